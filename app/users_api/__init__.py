@@ -1,0 +1,74 @@
+"""The users API: list and create users, avatars in S3, users in DynamoDB.
+
+``create_app()`` is the application factory. The platform adapters are
+``users_api.wsgi:app`` (gunicorn, containers) and
+``users_api.lambda_handler.handler`` (AWS Lambda through apig-wsgi). The app
+reads its configuration from environment variables only and knows nothing of
+where it runs.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import boto3
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .aws import AwsClients, make_clients
+from .config import ConfigError, Settings
+from .errors import register_error_handlers
+from .observability import configure_logging, install_request_hooks
+from .readiness import Readiness
+from .routes import EXTENSION_KEY, api
+from .store import UserStore
+
+__all__ = ["ConfigError", "Settings", "create_app"]
+
+# Multipart overhead allowed on top of the avatar itself (boundaries, part headers, name, email).
+FORM_OVERHEAD_BYTES = 64 * 1024
+DOCS_PATH = "/docs"
+
+
+def create_app(settings: Settings | None = None, clients: AwsClients | None = None) -> Flask:
+    """Build the app. ``settings`` default to the environment; raises ConfigError naming a bad variable."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    session = boto3.Session()
+    clients = clients or make_clients(settings, session=session)
+
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_avatar_bytes + FORM_OVERHEAD_BYTES,
+        MAX_FORM_MEMORY_SIZE=FORM_OVERHEAD_BYTES,
+        MAX_FORM_PARTS=16,
+    )
+    app.extensions[EXTENSION_KEY] = {
+        "store": UserStore(clients, settings.table_name, settings.bucket_name),
+        "readiness": Readiness(
+            lambda: make_clients(settings, probing=True, session=session),
+            settings.table_name,
+            settings.bucket_name,
+        ),
+        "max_avatar_bytes": settings.max_avatar_bytes,
+        "avatar_url_ttl_seconds": settings.avatar_url_ttl_seconds,
+        "openapi": resources.files(__package__).joinpath("openapi.json").read_bytes(),
+    }
+    app.register_blueprint(api)
+    _register_docs(app)
+    register_error_handlers(app)
+    install_request_hooks(app)
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+    return app
+
+
+def _register_docs(app: Flask) -> None:
+    """Swagger UI served from the package's own files: no CDN."""
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    # Relative to /docs/, so the page keeps working under a path prefix.
+    app.register_blueprint(
+        get_swaggerui_blueprint(DOCS_PATH, "../openapi.json", config={"app_name": "Users API"})
+    )

@@ -1,0 +1,76 @@
+"""Avatar checks and re-encoding: trust the bytes, never the file name or Content-Type.
+
+Decoding with Pillow, restricted to four formats, proves the upload is a real
+image; re-encoding it drops every metadata block (EXIF with GPS, text chunks,
+ICC profiles). Pillow is imported on first use: listing users never needs it,
+and a Lambda cold start should not pay for it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from .errors import ApiError
+
+# Pillow format name -> (Content-Type, file extension, save options)
+FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
+    "PNG": ("image/png", "png", {"compress_level": 6}),
+    "JPEG": ("image/jpeg", "jpg", {"quality": 85}),
+    "GIF": ("image/gif", "gif", {}),
+    "WEBP": ("image/webp", "webp", {"quality": 85, "method": 4}),
+}
+# 4096 x 4096: plenty for an avatar, and a bound on memory for a decompression bomb.
+MAX_PIXELS = 4096 * 4096
+# Modes each encoder writes without conversion.
+_SAVE_MODES = {
+    "PNG": {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"},
+    "JPEG": {"L", "RGB", "CMYK"},
+    "GIF": {"L", "P"},
+    "WEBP": {"RGB", "RGBA"},
+}
+
+
+@dataclass(frozen=True)
+class Avatar:
+    data: bytes
+    content_type: str
+    extension: str
+
+
+def _unsupported(message: str) -> ApiError:
+    return ApiError(415, "unsupported_avatar", message, field="avatar")
+
+
+def reencode(raw: bytes) -> Avatar:
+    """Decode ``raw`` as PNG, JPEG, GIF or WebP and re-encode it (first frame only), or raise 415."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard, behind the explicit check below
+    if not raw:
+        raise _unsupported("avatar is empty: upload a PNG, JPEG, GIF or WebP image")
+    try:
+        with Image.open(io.BytesIO(raw), formats=list(FORMATS)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (4096 x 4096)")
+            image.load()
+            fmt = str(image.format)
+            frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
+            out = io.BytesIO()
+            frame.save(out, format=fmt, **FORMATS[fmt][2])
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise _unsupported("avatar is not a PNG, JPEG, GIF or WebP image") from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):
+        # Pillow's decoders signal corrupt or truncated data with any of these.
+        raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
+    content_type, extension, _ = FORMATS[fmt]
+    return Avatar(data=out.getvalue(), content_type=content_type, extension=extension)
+
+
+def _target_mode(fmt: str, mode: str) -> str:
+    has_alpha = mode in {"RGBA", "LA", "PA", "La", "RGBa"} or mode.endswith("A")
+    if fmt == "JPEG":
+        return "RGB"
+    if fmt == "GIF":
+        return "P"
+    return "RGBA" if has_alpha else "RGB"

@@ -1,0 +1,96 @@
+"""One error shape for every failure: JSON with a stable code and a human message.
+
+Clients branch on ``error.code``; ``error.message`` is for people. No traceback
+and no exception text ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+log = logging.getLogger("users_api")
+
+RETRY_AFTER_SECONDS = 5
+
+
+class ApiError(Exception):
+    """An error the API answers on purpose."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+class DependencyUnavailable(ApiError):
+    """DynamoDB or S3 cannot be reached or refuses for now: 503 with Retry-After."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(
+            503,
+            "dependency_unavailable",
+            f"{dependency} is unavailable right now; retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    response = jsonify(error=body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _code_for(exc: HTTPException) -> str:
+    name = exc.name if exc.name else "error"
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        return error_response(
+            413, "payload_too_large", "the request body is larger than this API accepts; send a smaller avatar"
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        # Built from the exception's own response so headers such as Allow survive.
+        response = exc.get_response()
+        status = response.status_code
+        body = error_response(status, _code_for(exc), exc.description or exc.name or "error")
+        body.headers.update({k: v for k, v in response.headers.items() if k.lower() not in _BODY_HEADERS})
+        return body
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+
+
+_BODY_HEADERS = frozenset({"content-type", "content-length"})

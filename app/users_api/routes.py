@@ -1,0 +1,136 @@
+"""The HTTP API. Handlers parse, call the store, and shape JSON; nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, request
+
+from .avatars import reencode
+from .errors import ApiError, error_response
+from .readiness import CACHE_SECONDS, Readiness
+from .store import User, UserStore
+from .validation import decode_cursor, encode_cursor, parse_email, parse_limit, parse_name
+
+api = Blueprint("api", __name__)
+
+EXTENSION_KEY = "users_api"
+_STREAM_CHUNK = 64 * 1024
+
+
+def _store() -> UserStore:
+    store: UserStore = current_app.extensions[EXTENSION_KEY]["store"]
+    return store
+
+
+def _user_url(root: str, email: str) -> str:
+    return f"{root}users/{quote(email, safe='@+')}"
+
+
+def _user_json(user: User, root: str) -> dict[str, Any]:
+    """``root`` is the API's absolute base URL, computed once per request (url_for per user is slow)."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "avatar_url": f"{_user_url(root, user.email)}/avatar",
+        "created_at": user.created_at,
+    }
+
+
+@api.get("/users")
+def list_users() -> Response:
+    limit = parse_limit(request.args.get("limit"))
+    after = decode_cursor(request.args.get("cursor"))
+    page = _store().list_users(limit, after)
+    root = request.url_root
+    response = jsonify([_user_json(user, root) for user in page.users])
+    if page.last_email is not None:
+        query = urlencode({"limit": limit, "cursor": encode_cursor({"email": page.last_email})})
+        response.headers["Link"] = f'<{root}users?{query}>; rel="next"'
+    return response
+
+
+@api.post("/user")
+def create_user() -> tuple[Response, int, dict[str, str]]:
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(
+            415, "multipart_required",
+            "send the user as multipart/form-data with fields name, email and avatar (curl -F)",
+        )
+    form = request.form  # parses the body; past MAX_CONTENT_LENGTH this raises 413
+    name = parse_name(form.get("name"))
+    email = parse_email(form.get("email"))
+    upload = request.files.get("avatar")
+    if upload is None:
+        raise ApiError(400, "missing_field", "the form field 'avatar' (a file) is required", field="avatar")
+    limit = current_app.extensions[EXTENSION_KEY]["max_avatar_bytes"]
+    raw = _read_at_most(upload.stream, limit)
+    if raw is None:
+        raise ApiError(413, "avatar_too_large", f"avatar is larger than {limit} bytes", field="avatar")
+    user = _store().create_user(name, email, reencode(raw))
+    root = request.url_root
+    return jsonify(_user_json(user, root)), 201, {"Location": _user_url(root, user.email)}
+
+
+def _read_at_most(stream: Any, limit: int) -> bytes | None:
+    """The upload's bytes, or None as soon as it is known to exceed ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(_STREAM_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@api.get("/users/<path:email>")
+def get_user(email: str) -> Response:
+    user = _store().get_user(email.lower())
+    return jsonify(_user_json(user, request.url_root))
+
+
+@api.delete("/users/<path:email>")
+def delete_user(email: str) -> tuple[str, int]:
+    _store().delete_user(email.lower())
+    return "", 204
+
+
+@api.get("/users/<path:email>/avatar")
+def get_avatar(email: str) -> Response:
+    ttl = current_app.extensions[EXTENSION_KEY]["avatar_url_ttl_seconds"]
+    response = redirect(_store().avatar_download_url(email.lower(), ttl), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/livez")
+def livez() -> Response:
+    return jsonify(status="ok")
+
+
+@api.get("/readyz")
+def readyz() -> Response:
+    readiness: Readiness = current_app.extensions[EXTENSION_KEY]["readiness"]
+    checks = readiness.check()
+    if all(checks.values()):
+        return jsonify(status="ready", checks=_words(checks))
+    down = ", ".join(name for name, ok in checks.items() if not ok)
+    response = error_response(
+        503, "not_ready", f"not reachable: {down}", headers={"Retry-After": str(int(CACHE_SECONDS))}
+    )
+    body = response.get_json()
+    body["checks"] = _words(checks)
+    response.set_data(current_app.json.dumps(body))
+    return response
+
+
+def _words(checks: dict[str, bool]) -> dict[str, str]:
+    return {name: "ok" if ok else "unreachable" for name, ok in checks.items()}
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    document: bytes = current_app.extensions[EXTENSION_KEY]["openapi"]
+    return Response(document, mimetype="application/json")

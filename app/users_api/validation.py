@@ -1,0 +1,84 @@
+"""Parsing and validation of every client-supplied value; each failure is a 400 naming the field."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import ApiError
+
+NAME_MAX_CHARS = 100
+EMAIL_MAX_CHARS = 254
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+CURSOR_MAX_CHARS = 1024
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_field", message, field=field)
+
+
+def parse_name(raw: str | None) -> str:
+    if raw is None:
+        raise ApiError(400, "missing_field", "the form field 'name' is required", field="name")
+    name = raw.strip()
+    if not 1 <= len(name) <= NAME_MAX_CHARS:
+        raise invalid("name", f"name must be 1 to {NAME_MAX_CHARS} characters after trimming spaces")
+    if any(ch < " " or ch == "\x7f" for ch in name):
+        raise invalid("name", "name must not contain control characters")
+    return name
+
+
+def parse_email(raw: str | None) -> str:
+    """Syntax only (no DNS lookup); stored lower-cased because it is the user's identity."""
+    if raw is None:
+        raise ApiError(400, "missing_field", "the form field 'email' is required", field="email")
+    email = raw.strip().lower()
+    if not email or len(email) > EMAIL_MAX_CHARS:
+        raise invalid("email", f"email must be 1 to {EMAIL_MAX_CHARS} characters")
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise invalid("email", "email is not a valid address, e.g. jane@example.com") from None
+    return email
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ApiError(
+            400, "invalid_parameter", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit"
+        )
+    return int(raw)
+
+
+def encode_cursor(last_key: dict[str, str]) -> str:
+    """The next page's position, opaque to clients (base64url of the last key's email)."""
+    payload = json.dumps({"e": last_key["email"]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+
+
+def decode_cursor(raw: str | None) -> str | None:
+    """The email to resume after, or None for the first page; 400 for anything malformed."""
+    if raw is None:
+        return None
+    bad = ApiError(
+        400, "invalid_parameter", "cursor is malformed: pass the one from the previous page's Link header",
+        field="cursor",
+    )
+    if not raw or len(raw) > CURSOR_MAX_CHARS:
+        raise bad
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if not isinstance(decoded, dict) or set(decoded) != {"e"}:
+        raise bad
+    email = decoded["e"]
+    if not isinstance(email, str) or not 0 < len(email) <= EMAIL_MAX_CHARS:
+        raise bad
+    return email

@@ -1,0 +1,131 @@
+"""``make local``: the whole service on this machine, on an embedded AWS emulator, until Ctrl-C.
+
+Starts moto server on 127.0.0.1:EMULATOR_PORT, creates the users table and the
+avatar bucket there, starts the app under gunicorn on 127.0.0.1:PORT, waits for
+/readyz, prints the export line and serves. Ctrl-C (or SIGTERM) stops every
+child it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .processes import REPO_ROOT, StartupError, gunicorn_command, port_in_use, spawn, start_emulator, stop, wait_for_http
+from .resources import EMULATOR_CREDENTIALS, create_resources
+
+LOG_DIR = REPO_ROOT / ".local"
+
+
+def port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a TCP port: use a whole number from 1 to 65535")
+    return int(raw)
+
+
+def positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make local", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=port, default=5000, help="the app's port (Make: PORT)")
+    parser.add_argument("--emulator-port", type=port, default=4566, help="moto server's port (Make: EMULATOR_PORT)")
+    parser.add_argument("--region", default="us-east-1", help="the emulated AWS region (Make: AWS_REGION)")
+    parser.add_argument("--table", default="users", help="the users table's name (Make: DYNAMODB_TABLE)")
+    parser.add_argument("--bucket", default="users-avatars", help="the avatar bucket's name (Make: S3_BUCKET)")
+    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (Make: GUNICORN_WORKERS)")
+    parser.add_argument("--threads", type=positive, default=4, help="threads per worker (Make: GUNICORN_THREADS)")
+    parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
+    args = parser.parse_args(argv)
+    if args.port == args.emulator_port:
+        parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
+    return args
+
+
+def app_environment(args: argparse.Namespace, endpoint_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(EMULATOR_CREDENTIALS)
+    env.update(
+        AWS_REGION=args.region,
+        AWS_ENDPOINT_URL=endpoint_url,
+        DYNAMODB_TABLE=args.table,
+        S3_BUCKET=args.bucket,
+        LOG_LEVEL=args.log_level,
+        TRUSTED_PROXIES="0",  # nothing stands in front of the app here
+    )
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for name, value in (("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)):
+        if port_in_use(value):
+            print(f"make local: port {value} ({name}) is already in use: stop what listens there, "
+                  f"or choose another, e.g. make local {name}={value + 1}", file=sys.stderr)
+            return 2
+    LOG_DIR.mkdir(exist_ok=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    children = []
+    emulator_log = (LOG_DIR / "emulator.log").open("ab")
+    app_log_path = LOG_DIR / "app.log"
+    try:
+        print(f"[1/3] starting the AWS emulator (moto server) on 127.0.0.1:{args.emulator_port} ...", flush=True)
+        endpoint_url = f"http://127.0.0.1:{args.emulator_port}"
+        children.append(start_emulator(args.emulator_port, log=emulator_log))
+        print(f"[2/3] creating table {args.table!r} and bucket {args.bucket!r} ...", flush=True)
+        create_resources(endpoint_url, args.region, args.table, args.bucket)
+        print(f"[3/3] starting the app under gunicorn on 127.0.0.1:{args.port} (logs: {_shown(app_log_path)}) ...",
+              flush=True)
+        app = spawn(
+            gunicorn_command(args.port, args.workers, args.threads),
+            env=app_environment(args, endpoint_url),
+            log=app_log_path.open("ab"),
+        )
+        children.append(app)
+        wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60)
+        print("\nThe users API is up. In another shell:\n", flush=True)
+        print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)
+        print(f"\nAPI docs: http://127.0.0.1:{args.port}/docs/   Ctrl-C stops everything.", flush=True)
+        while not stopping.is_set():
+            for child in children:
+                if child.poll() is not None:
+                    print(f"make local: {child.args[2:4]} exited with code {child.returncode}; "
+                          f"see {_shown(LOG_DIR)} for its log", file=sys.stderr)
+                    return 1
+            stopping.wait(0.5)
+        return 0
+    except StartupError as exc:
+        print(f"make local: {exc}; see the logs in {_shown(LOG_DIR)}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping ...", flush=True)
+        for child in reversed(children):
+            stop(child)
+        emulator_log.close()
+        print("stopped: every process make local started has exited.", flush=True)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

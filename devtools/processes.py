@@ -1,0 +1,106 @@
+"""Child processes for the local stack, the tests and the benchmarks: start, wait until ready, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartupError(RuntimeError):
+    """A child did not come up; the message says which, and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def spawn(args: list[str], env: Mapping[str, str] | None = None, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``args`` in its own process group so that stop() reaches its children too."""
+    return subprocess.Popen(
+        args,
+        env=dict(env) if env is not None else None,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float, expect: int = 200) -> float:
+    """Poll ``url`` until it answers ``expect``; return the seconds it took. Fails if the process exits."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise StartupError(f"{process.args!r} exited with code {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == expect:
+                    return time.perf_counter() - started
+        except urllib.error.HTTPError as exc:
+            if exc.code == expect:
+                return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.01)
+    raise StartupError(f"{url} did not answer {expect} within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the whole process group, wait, then SIGKILL what is left."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def start_emulator(port: int, log: IO[bytes] | None = None, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """moto server, a real AWS emulator, on 127.0.0.1:``port``."""
+    process = spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log=log)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process, timeout)
+    except StartupError:
+        stop(process)
+        raise
+    return process
+
+
+def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:users_api.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "users_api.wsgi:app",
+    ]

@@ -1,0 +1,72 @@
+"""The users table and avatar bucket, created in an AWS emulator with the key schema the infrastructure uses.
+
+The deployed table is made by the platform (backends/storage.py): partition key
+``email`` (string), on-demand billing, encryption. Keep the two in step.
+"""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+USERS_TABLE_KEY = "email"
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def emulator_client(service: str, endpoint_url: str, region: str):  # type: ignore[no-untyped-def]
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+    )
+
+
+def create_users_table(endpoint_url: str, region: str, table: str) -> None:
+    dynamodb = emulator_client("dynamodb", endpoint_url, region)
+    try:
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": USERS_TABLE_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": USERS_TABLE_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
+def create_avatar_bucket(endpoint_url: str, region: str, bucket: str) -> None:
+    s3 = emulator_client("s3", endpoint_url, region)
+    try:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+            raise
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+    )
+
+
+def create_resources(endpoint_url: str, region: str, table: str, bucket: str) -> None:
+    """Idempotent: an existing table or bucket is kept."""
+    create_users_table(endpoint_url, region, table)
+    create_avatar_bucket(endpoint_url, region, bucket)
