@@ -11,25 +11,35 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
-from .processes import REPO_ROOT, StartupError, gunicorn_command, port_in_use, spawn, start_emulator, stop, wait_for_http
+from .processes import (
+    REPO_ROOT,
+    StartupError,
+    gunicorn_command,
+    port_in_use,
+    spawn,
+    start_emulator,
+    stop,
+    wait_for_http,
+)
 from .resources import EMULATOR_CREDENTIALS, create_resources
 
 LOG_DIR = REPO_ROOT / ".local"
 
 
 def port(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a TCP port: use a whole number from 1 to 65535")
     return int(raw)
 
 
 def positive(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
     return int(raw)
 
@@ -68,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for name, value in (("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)):
         if port_in_use(value):
-            print(f"make local: port {value} ({name}) is already in use: stop what listens there, "
-                  f"or choose another, e.g. make local {name}={value + 1}", file=sys.stderr)
+            print(
+                f"make local: port {value} ({name}) is already in use: stop what listens there, "
+                f"or choose another, e.g. make local {name}={value + 1}",
+                file=sys.stderr,
+            )
             return 2
     LOG_DIR.mkdir(exist_ok=True)
     stopping = threading.Event()
@@ -80,32 +93,36 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    children = []
+    children: dict[str, subprocess.Popen[bytes]] = {}
     emulator_log = (LOG_DIR / "emulator.log").open("ab")
     app_log_path = LOG_DIR / "app.log"
     try:
         print(f"[1/3] starting the AWS emulator (moto server) on 127.0.0.1:{args.emulator_port} ...", flush=True)
         endpoint_url = f"http://127.0.0.1:{args.emulator_port}"
-        children.append(start_emulator(args.emulator_port, log=emulator_log))
+        children["the AWS emulator"] = start_emulator(args.emulator_port, log=emulator_log)
         print(f"[2/3] creating table {args.table!r} and bucket {args.bucket!r} ...", flush=True)
         create_resources(endpoint_url, args.region, args.table, args.bucket)
-        print(f"[3/3] starting the app under gunicorn on 127.0.0.1:{args.port} (logs: {_shown(app_log_path)}) ...",
-              flush=True)
+        print(
+            f"[3/3] starting the app under gunicorn on 127.0.0.1:{args.port} (logs: {_shown(app_log_path)}) ...",
+            flush=True,
+        )
         app = spawn(
             gunicorn_command(args.port, args.workers, args.threads),
             env=app_environment(args, endpoint_url),
             log=app_log_path.open("ab"),
         )
-        children.append(app)
+        children["the app (gunicorn)"] = app
         wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)
         print(f"\nAPI docs: http://127.0.0.1:{args.port}/docs/   Ctrl-C stops everything.", flush=True)
         while not stopping.is_set():
-            for child in children:
+            for label, child in children.items():
                 if child.poll() is not None:
-                    print(f"make local: {child.args[2:4]} exited with code {child.returncode}; "
-                          f"see {_shown(LOG_DIR)} for its log", file=sys.stderr)
+                    print(
+                        f"make local: {label} exited with code {child.returncode}; see {_shown(LOG_DIR)} for its log",
+                        file=sys.stderr,
+                    )
                     return 1
             stopping.wait(0.5)
         return 0
@@ -114,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         print("\nstopping ...", flush=True)
-        for child in reversed(children):
+        for child in reversed(children.values()):
             stop(child)
         emulator_log.close()
         print("stopped: every process make local started has exited.", flush=True)

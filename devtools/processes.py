@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -33,7 +34,9 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def spawn(args: list[str], env: Mapping[str, str] | None = None, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], env: Mapping[str, str] | None = None, log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own process group so that stop() reaches its children too."""
     return subprocess.Popen(
         args,
@@ -77,10 +80,8 @@ def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
 
 
@@ -97,10 +98,16 @@ def start_emulator(port: int, log: IO[bytes] | None = None, timeout: float = 30.
 
 def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn",
-        "--config", "python:users_api.gunicorn_conf",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:users_api.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
         "users_api.wsgi:app",
     ]

@@ -6,27 +6,40 @@ The deployed table is made by the platform (backends/storage.py): partition key
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 USERS_TABLE_KEY = "email"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def emulator_client(service: str, endpoint_url: str, region: str):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
-    )
+def _client_options(endpoint_url: str | None, region: str) -> dict[str, Any]:
+    return {
+        "endpoint_url": endpoint_url,
+        "region_name": region,
+        "aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "config": Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+    }
 
 
-def create_users_table(endpoint_url: str, region: str, table: str) -> None:
-    dynamodb = emulator_client("dynamodb", endpoint_url, region)
+def dynamodb_client(endpoint_url: str | None, region: str) -> DynamoDBClient:
+    return boto3.client("dynamodb", **_client_options(endpoint_url, region))
+
+
+def s3_client(endpoint_url: str | None, region: str) -> S3Client:
+    return boto3.client("s3", **_client_options(endpoint_url, region))
+
+
+def create_users_table(endpoint_url: str | None, region: str, table: str) -> None:
+    dynamodb = dynamodb_client(endpoint_url, region)
     try:
         dynamodb.create_table(
             TableName=table,
@@ -38,16 +51,16 @@ def create_users_table(endpoint_url: str, region: str, table: str) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
-    dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 
-def create_avatar_bucket(endpoint_url: str, region: str, bucket: str) -> None:
-    s3 = emulator_client("s3", endpoint_url, region)
+def create_avatar_bucket(endpoint_url: str | None, region: str, bucket: str) -> None:
+    s3 = s3_client(endpoint_url, region)
     try:
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
         else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item,unused-ignore]
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise
@@ -62,11 +75,13 @@ def create_avatar_bucket(endpoint_url: str, region: str, bucket: str) -> None:
     )
     s3.put_bucket_encryption(
         Bucket=bucket,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
     )
 
 
-def create_resources(endpoint_url: str, region: str, table: str, bucket: str) -> None:
+def create_resources(endpoint_url: str | None, region: str, table: str, bucket: str) -> None:
     """Idempotent: an existing table or bucket is kept."""
     create_users_table(endpoint_url, region, table)
     create_avatar_bucket(endpoint_url, region, bucket)

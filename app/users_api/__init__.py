@@ -69,6 +69,4 @@ def _register_docs(app: Flask) -> None:
     from flask_swagger_ui import get_swaggerui_blueprint
 
     # Relative to /docs/, so the page keeps working under a path prefix.
-    app.register_blueprint(
-        get_swaggerui_blueprint(DOCS_PATH, "../openapi.json", config={"app_name": "Users API"})
-    )
+    app.register_blueprint(get_swaggerui_blueprint(DOCS_PATH, "../openapi.json", config={"app_name": "Users API"}))

@@ -34,11 +34,17 @@ def make_clients(settings: Settings, *, probing: bool = False, session: boto3.Se
         read_timeout=profile["read_timeout"],
         retries={"mode": "standard", "total_max_attempts": int(profile["max_attempts"])},
         max_pool_connections=32,
-        # Emulators (moto, LocalStack) answer on one host name: virtual-hosted buckets would not resolve.
-        s3={"addressing_style": "path"} if settings.endpoint_url else {},
+    )
+    s3_config = config.merge(
+        Config(
+            # SigV4 presigned URLs (X-Amz-Expires), valid in every region.
+            signature_version="s3v4",
+            # Emulators (moto, LocalStack) answer on one host name: virtual-hosted buckets would not resolve.
+            s3={"addressing_style": "path"} if settings.endpoint_url else {},
+        )
     )
     session = session or boto3.Session()
     return AwsClients(
         dynamodb=session.client("dynamodb", endpoint_url=settings.endpoint_url, config=config),
-        s3=session.client("s3", endpoint_url=settings.endpoint_url, config=config),
+        s3=session.client("s3", endpoint_url=settings.endpoint_url, config=s3_config),
     )

@@ -15,7 +15,7 @@ def _positive(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         print(f"users_api: {name}={raw!r} is not a positive whole number: set e.g. {name}={default}", file=sys.stderr)
         raise SystemExit(2)
     return int(raw)

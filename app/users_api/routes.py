@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .avatars import reencode
 from .errors import ApiError, error_response
@@ -55,7 +56,8 @@ def list_users() -> Response:
 def create_user() -> tuple[Response, int, dict[str, str]]:
     if request.mimetype != "multipart/form-data":
         raise ApiError(
-            415, "multipart_required",
+            415,
+            "multipart_required",
             "send the user as multipart/form-data with fields name, email and avatar (curl -F)",
         )
     form = request.form  # parses the body; past MAX_CONTENT_LENGTH this raises 413
@@ -98,7 +100,7 @@ def delete_user(email: str) -> tuple[str, int]:
 
 
 @api.get("/users/<path:email>/avatar")
-def get_avatar(email: str) -> Response:
+def get_avatar(email: str) -> WerkzeugResponse:
     ttl = current_app.extensions[EXTENSION_KEY]["avatar_url_ttl_seconds"]
     response = redirect(_store().avatar_download_url(email.lower(), ttl), code=302)
     response.headers["Cache-Control"] = "no-store"

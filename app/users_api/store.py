@@ -65,12 +65,14 @@ def _calling(dependency: str, operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        log.warning("aws call failed", extra={"dependency": dependency, "operation": operation,
-                                              "aws_error": _error_code(exc)})
+        log.warning(
+            "aws call failed", extra={"dependency": dependency, "operation": operation, "aws_error": _error_code(exc)}
+        )
         raise DependencyUnavailable(dependency) from None
     except BotoCoreError as exc:
-        log.warning("aws call failed", extra={"dependency": dependency, "operation": operation,
-                                              "aws_error": type(exc).__name__})
+        log.warning(
+            "aws call failed", extra={"dependency": dependency, "operation": operation, "aws_error": type(exc).__name__}
+        )
         raise DependencyUnavailable(dependency) from None
 
 
@@ -118,7 +120,10 @@ class UserStore:
         )
         with _calling(BUCKET, "PutObject"):
             self._s3.put_object(
-                Bucket=self.bucket, Key=user.avatar_key, Body=avatar.data, ContentType=avatar.content_type,
+                Bucket=self.bucket,
+                Key=user.avatar_key,
+                Body=avatar.data,
+                ContentType=avatar.content_type,
             )
         try:
             self._put_new_user(user)

@@ -49,7 +49,7 @@ def parse_email(raw: str | None) -> str:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise ApiError(
             400, "invalid_parameter", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}", field="limit"
         )
@@ -67,7 +67,9 @@ def decode_cursor(raw: str | None) -> str | None:
     if raw is None:
         return None
     bad = ApiError(
-        400, "invalid_parameter", "cursor is malformed: pass the one from the previous page's Link header",
+        400,
+        "invalid_parameter",
+        "cursor is malformed: pass the one from the previous page's Link header",
         field="cursor",
     )
     if not raw or len(raw) > CURSOR_MAX_CHARS:

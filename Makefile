@@ -1,0 +1,97 @@
+# flask-platform: every user-facing command. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# make local / make address / make docker-run
+PORT ?= 5000
+EMULATOR_PORT ?= 4566
+AWS_REGION ?= us-east-1
+DYNAMODB_TABLE ?= users
+S3_BUCKET ?= users-avatars
+LOG_LEVEL ?= INFO
+GUNICORN_WORKERS ?= 2
+GUNICORN_THREADS ?= 4
+IMAGE ?= flask-platform/users-api:dev
+
+.PHONY: help
+help: ## Show this list of commands
+	@awk 'BEGIN {FS = ":.*## "; print "Usage: make <target> [VAR=value ...]\n"} \
+	  /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf '\nVariables: PORT=%s EMULATOR_PORT=%s AWS_REGION=%s DYNAMODB_TABLE=%s S3_BUCKET=%s\n' \
+	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
+	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
+	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
+
+$(STAMP): requirements-dev.txt app/requirements.txt app/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "make: Python 3.11 or newer is needed as '$(PYTHON)'; install it or run make PYTHON=python3.12 ..." >&2; exit 1; }
+	@echo "Creating the virtual environment in $(VENV) (first run only; takes a minute) ..."
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e app
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create or update the project's virtual environment (.venv)
+
+.PHONY: local
+local: $(STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator on EMULATOR_PORT, until Ctrl-C
+	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
+	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
+	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)'
+
+.PHONY: address
+address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address
+	@$(PYTHON) -m devtools.address --port '$(PORT)'
+
+.PHONY: lint
+lint: $(STAMP) ## Check style and types (ruff, mypy)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: format
+format: $(STAMP) ## Rewrite the code in the project's style (ruff)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: test
+test: lint ## Lint, then run every test (unit and integration)
+	$(BIN)/pytest
+
+.PHONY: unit
+unit: $(STAMP) ## Run the unit tests only (fast, in-process emulator)
+	$(BIN)/pytest tests/unit
+
+.PHONY: integration
+integration: $(STAMP) ## Run the integration tests only (real moto server and gunicorn processes)
+	$(BIN)/pytest tests/integration
+
+.PHONY: bench
+bench: $(STAMP) ## Measure CPU per request, time to first response and to ready (printed, never asserted)
+	$(BIN)/python -m devtools.bench
+
+.PHONY: docker-build
+docker-build: ## Build the app's container image as IMAGE (needs a Docker engine)
+	docker build --tag '$(IMAGE)' app
+
+.PHONY: docker-run
+docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3_BUCKET and your AWS_* variables
+	docker run --rm --init --publish '$(PORT):5000' --read-only --tmpfs /tmp \
+	  --env AWS_REGION='$(AWS_REGION)' --env DYNAMODB_TABLE='$(DYNAMODB_TABLE)' --env S3_BUCKET='$(S3_BUCKET)' \
+	  --env LOG_LEVEL='$(LOG_LEVEL)' --env GUNICORN_WORKERS='$(GUNICORN_WORKERS)' \
+	  --env GUNICORN_THREADS='$(GUNICORN_THREADS)' \
+	  --env AWS_ENDPOINT_URL --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY --env AWS_SESSION_TOKEN \
+	  '$(IMAGE)'
+
+.PHONY: clean
+clean: ## Remove the virtual environment, caches and local logs
+	rm -rf $(VENV) .local .bench .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
