@@ -9,6 +9,7 @@ and a Lambda cold start should not pay for it.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from .errors import ApiError
@@ -46,7 +47,10 @@ def reencode(raw: bytes) -> Avatar:
     """Decode ``raw`` as PNG, JPEG, GIF or WebP and re-encode it (first frame only), or raise 415."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard, behind the explicit check below
+    # Pillow's own bomb guard: past MAX_PIXELS it warns (an error here) and past twice that it raises,
+    # both while reading the header, before any pixel is decompressed.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
     if not raw:
         raise _unsupported("avatar is empty: upload a PNG, JPEG, GIF or WebP image")
     try:
@@ -58,7 +62,9 @@ def reencode(raw: bytes) -> Avatar:
             frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
             out = io.BytesIO()
             frame.save(out, format=fmt, **FORMATS[fmt][2])
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (4096 x 4096)") from None
+    except UnidentifiedImageError:
         raise _unsupported("avatar is not a PNG, JPEG, GIF or WebP image") from None
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):
         # Pillow's decoders signal corrupt or truncated data with any of these.

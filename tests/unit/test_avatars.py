@@ -1,0 +1,104 @@
+"""Avatars: the bytes decide, metadata is dropped, bombs are refused."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.support import image_bytes
+from users_api.avatars import MAX_PIXELS, reencode
+from users_api.errors import ApiError
+
+GPS_IFD = 0x8825
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "extension"),
+    [
+        ("PNG", "image/png", "png"),
+        ("JPEG", "image/jpeg", "jpg"),
+        ("GIF", "image/gif", "gif"),
+        ("WEBP", "image/webp", "webp"),
+    ],
+)
+def test_each_allowed_format_is_re_encoded_as_itself(fmt: str, content_type: str, extension: str) -> None:
+    avatar = reencode(image_bytes(fmt, size=(20, 10)))
+
+    assert (avatar.content_type, avatar.extension) == (content_type, extension)
+    with Image.open(io.BytesIO(avatar.data)) as image:
+        assert image.format == fmt
+        assert image.size == (20, 10)
+
+
+def test_exif_with_gps_is_removed_from_a_jpeg() -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"  # Make
+    exif[GPS_IFD] = {1: "N", 2: (48.0, 51.0, 30.0)}
+    original = image_bytes("JPEG", exif=exif.tobytes())
+    with Image.open(io.BytesIO(original)) as image:
+        assert GPS_IFD in image.getexif()
+
+    avatar = reencode(original)
+
+    with Image.open(io.BytesIO(avatar.data)) as image:
+        assert not image.getexif()
+        assert b"SpyCam" not in avatar.data
+
+
+def test_png_text_chunks_are_removed() -> None:
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "home address: 1 Secret Lane")
+    avatar = reencode(image_bytes("PNG", pnginfo=info))
+
+    assert b"Secret Lane" not in avatar.data
+
+
+def test_an_rgba_png_keeps_its_transparency() -> None:
+    out = io.BytesIO()
+    Image.new("RGBA", (4, 4), (1, 2, 3, 0)).save(out, format="PNG")
+
+    with Image.open(io.BytesIO(reencode(out.getvalue()).data)) as image:
+        assert image.mode == "RGBA"
+
+
+def test_only_the_first_frame_of_an_animation_is_kept() -> None:
+    frames = [Image.new("P", (8, 8), color) for color in (1, 2, 3)]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:])
+
+    with Image.open(io.BytesIO(reencode(out.getvalue()).data)) as image:
+        assert getattr(image, "n_frames", 1) == 1
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
+    # A tiny file that claims a huge canvas: refused from its header, never decompressed.
+    side = int(MAX_PIXELS**0.5) + 1
+    bomb = image_bytes("PNG", size=(side, side))
+    assert len(bomb) < 200_000
+
+    with pytest.raises(ApiError) as refused:
+        reencode(bomb)
+
+    assert refused.value.status == 415
+    assert "pixels" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"GIF89a" + b"\x00" * 20, id="gif-header-only"),
+        pytest.param(image_bytes("JPEG")[:-200], id="truncated-jpeg"),
+        pytest.param(image_bytes("TIFF"), id="tiff-not-allowed"),
+        pytest.param(b"<svg xmlns='http://www.w3.org/2000/svg'/>", id="svg"),
+    ],
+)
+def test_anything_else_is_a_415(raw: bytes) -> None:
+    with pytest.raises(ApiError) as refused:
+        reencode(raw)
+
+    assert (refused.value.status, refused.value.code) == (415, "unsupported_avatar")

@@ -1,0 +1,100 @@
+"""Failure rules: a failed write leaves no orphan avatar, and a dependency that is down is a 503."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from flask import Flask
+
+from tests.support import signup_form
+from users_api.routes import EXTENSION_KEY
+from users_api.store import UserStore
+
+
+def store_of(app: Flask) -> UserStore:
+    store: UserStore = app.extensions[EXTENSION_KEY]["store"]
+    return store
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected"}}, "PutItem")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(client_error("ProvisionedThroughputExceededException"), id="throttled"),
+        pytest.param(client_error("ResourceNotFoundException"), id="table-gone"),
+        pytest.param(EndpointConnectionError(endpoint_url="http://dynamodb"), id="unreachable"),
+    ],
+)
+def test_a_put_that_fails_after_the_upload_is_a_503_and_leaves_no_orphan(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    uploaded: list[str] = []
+    real_put_object = store_of(app)._s3.put_object
+
+    def put_object(**kwargs: Any) -> Any:
+        uploaded.append(kwargs["Key"])
+        return real_put_object(**kwargs)
+
+    def put_item(**kwargs: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(store_of(app)._s3, "put_object", put_object)
+    monkeypatch.setattr(store_of(app)._dynamodb, "put_item", put_item)
+
+    response = app.test_client().post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"].isdigit()
+    assert response.get_json()["error"]["code"] == "dependency_unavailable"
+    assert len(uploaded) == 1, "the avatar was uploaded before the put"
+    assert bucket_keys() == [], "and deleted again after it failed"
+
+
+def test_an_unexpected_error_in_the_put_also_rolls_back_the_upload(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def put_item(**kwargs: Any) -> Any:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(store_of(app)._dynamodb, "put_item", put_item)
+
+    response = app.test_client().post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 500
+    assert bucket_keys() == []
+
+
+def test_an_upload_that_fails_writes_no_user(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def put_object(**kwargs: Any) -> Any:
+        raise client_error("SlowDown")
+
+    monkeypatch.setattr(store_of(app)._s3, "put_object", put_object)
+    client = app.test_client()
+
+    response = client.post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 503
+    assert client.get("/users").get_json() == []
+
+
+@pytest.mark.parametrize("path", ["/users", "/users/a@example.com", "/users/a@example.com/avatar"])
+def test_reads_answer_503_with_retry_after_when_the_table_is_unreachable(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    def down(**kwargs: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    monkeypatch.setattr(store_of(app)._dynamodb, "scan", down)
+    monkeypatch.setattr(store_of(app)._dynamodb, "get_item", down)
+
+    response = app.test_client().get(path)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "http://dynamodb" not in response.get_data(as_text=True), "no exception text reaches the client"
