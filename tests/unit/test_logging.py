@@ -29,15 +29,12 @@ def debug_app(mocked_aws: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.
 
 
 def test_secrets_and_bodies_never_reach_the_logs_at_debug(
-    debug_app, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:  # type: ignore[no-untyped-def]
+    debug_app: Flask, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     client = debug_app.test_client()
-    assert (
-        client.post("/user", data=signup_form(name=BODY_MARKER), content_type="multipart/form-data").status_code == 201
-    )
-    assert (
-        client.post("/user", data=signup_form(name=BODY_MARKER), content_type="multipart/form-data").status_code == 409
-    )
+    for expected in (201, 409):
+        form = signup_form(name=BODY_MARKER)
+        assert client.post("/user", data=form, content_type="multipart/form-data").status_code == expected
     client.get("/users")
     client.get("/readyz")
     client.get("/users/test-user@example.com/avatar")
