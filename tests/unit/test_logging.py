@@ -47,7 +47,9 @@ def test_secrets_and_bodies_never_reach_the_logs_at_debug(
     assert len(request_lines) == 5, "one line per request"
 
 
-def test_a_request_line_holds_the_fields_operators_search_on(client, capfd: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_line_holds_the_fields_operators_search_on(
+    client: FlaskClient, capfd: pytest.CaptureFixture[str]
+) -> None:
     client.get("/users", headers={"X-Request-Id": "req-42"})
 
     line = json.loads(capfd.readouterr().out.strip().splitlines()[-1])
