@@ -1,0 +1,170 @@
+"""`make local` for real: moto server and gunicorn as child processes, served over HTTP, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from devtools.processes import REPO_ROOT, free_port, gunicorn_command, port_in_use
+
+pytestmark = pytest.mark.integration
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+    """The lines the process prints until one contains ``marker`` (read by a thread: readline blocks)."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            seen.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            continue
+        if marker in seen[-1]:
+            return seen
+    raise AssertionError(f"{marker!r} not printed within {timeout} s; got:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def local_stack() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+    port, emulator_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devtools.local_stack",
+            "--port",
+            str(port),
+            "--emulator-port",
+            str(emulator_port),
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process, port, emulator_port
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
+    local_stack: tuple[subprocess.Popen[str], int, int], avatar_file: Path
+) -> None:
+    process, port, emulator_port = local_stack
+    lines = read_until(process, "export HOST_ADDRESS=", timeout=90)
+    assert lines[-1].strip() == f"export HOST_ADDRESS=http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 3, "moto server, the gunicorn master and its worker"
+
+    with avatar_file.open("rb") as avatar:
+        created = requests.post(
+            f"{base}/user",
+            headers={"accept": "application/json"},
+            data={"name": "Test User", "email": "test-user@example.com"},
+            files={"avatar": ("test-avatar.png", avatar, "image/png")},
+            timeout=10,
+        )
+    listed = requests.get(f"{base}/users", timeout=10)
+
+    assert created.status_code == 201, created.text
+    assert [user["email"] for user in listed.json()] == ["test-user@example.com"]
+    assert listed.headers["X-Cold-Start"] in {"true", "false"}
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+    assert not port_in_use(port)
+    assert not port_in_use(emulator_port)
+
+
+def test_make_local_refuses_a_port_in_use_with_the_fix() -> None:
+    with socket_listening() as busy:
+        result = subprocess.run(
+            [sys.executable, "-m", "devtools.local_stack", "--port", str(busy), "--emulator-port", str(free_port())],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 2
+    assert f"port {busy} (PORT) is already in use" in result.stderr
+    assert f"PORT={busy + 1}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"), [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0")]
+)
+def test_make_local_refuses_a_bad_variable(argument: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.local_stack", argument, value],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert repr(value) in result.stderr
+
+
+def test_gunicorn_stops_at_start_with_one_line_naming_a_missing_variable() -> None:
+    env = {key: value for key, value in os.environ.items() if key not in {"DYNAMODB_TABLE"}}
+    env.update(AWS_REGION="us-east-1", S3_BUCKET="avatars")
+
+    result = subprocess.run(
+        gunicorn_command(free_port(), workers=1, threads=1),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "DYNAMODB_TABLE is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+class socket_listening:
+    """A listening socket on a free port, as a context manager yielding the port."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen()
+        return int(self._sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
