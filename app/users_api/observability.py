@@ -25,9 +25,6 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 
-_cold_lock = threading.Lock()
-_served_pid: int | None = None
-
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to sys.stdout as it is when a record is emitted, not as it was at start-up."""
@@ -53,17 +50,26 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def _first_request_of_process() -> bool:
-    """True once per process (checked by pid, so forked gunicorn workers each get their own)."""
-    global _served_pid
-    pid = os.getpid()
-    if _served_pid == pid:
-        return False
-    with _cold_lock:
-        if _served_pid == pid:
+class ColdStart:
+    """Answers True exactly once per process: for the first request it serves.
+
+    Checked by pid, so each forked gunicorn worker (and each Lambda execution
+    environment) reports its own first request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._served_pid: int | None = None
+
+    def first_request(self) -> bool:
+        pid = os.getpid()
+        if self._served_pid == pid:
             return False
-        _served_pid = pid
-        return True
+        with self._lock:
+            if self._served_pid == pid:
+                return False
+            self._served_pid = pid
+            return True
 
 
 def _request_id() -> str:
@@ -77,17 +83,19 @@ def _request_id() -> str:
 
 
 def install_request_hooks(app: Flask) -> None:
+    cold_start = ColdStart()
+
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.cold_start = _first_request_of_process()
+        g.cold_start = cold_start.first_request()
         g.request_id = _request_id()
 
     @app.after_request
     def _finish(response: Response) -> Response:
         started = g.get("started")
         if started is None:  # failed before our hook ran (e.g. routing): time from here
-            started, g.cold_start, g.request_id = time.perf_counter(), _first_request_of_process(), _request_id()
+            started, g.cold_start, g.request_id = time.perf_counter(), cold_start.first_request(), _request_id()
         duration_ms = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={duration_ms:.2f}"
         response.headers[COLD_START_HEADER] = "true" if g.cold_start else "false"
