@@ -1,0 +1,245 @@
+"""``make bench``: what the users API costs, measured here and printed. Never asserted: machines are noisy.
+
+Against a local moto server holding a table of 100 users it reports:
+  * CPU milliseconds per request spent in the app's own processes (gunicorn
+    master and worker, read from /proc through psutil) for ``GET /users`` (a
+    page of 100) and for ``POST /user`` with a 40 KB PNG;
+  * a fresh Python process's time from start to its first ``GET /users`` response;
+  * a gunicorn process's time from start to ``/readyz`` 200.
+The figures of the implementation this project replaces, measured on the same
+emulator and load, are printed beside them with the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import requests
+from PIL import Image
+
+from .processes import REPO_ROOT, free_port, gunicorn_command, spawn, start_emulator, stop, wait_for_http
+from .resources import EMULATOR_CREDENTIALS, create_resources, dynamodb_client
+
+REGION = "us-east-1"
+RESULTS = REPO_ROOT / ".bench" / "results.json"
+# The replaced implementation, measured on the same emulator and load (issue 2), and the targets.
+BASELINE = {"get_users_cpu_ms": 15.0, "post_user_cpu_ms": 34.0, "first_response_ms": (360.0, 510.0)}
+TARGET = {"get_users_cpu_ms": 15.0 / 3, "post_user_cpu_ms": 34.0 / 3, "first_response_ms": 0.6 * 360.0}
+
+FIRST_RESPONSE_SCRIPT = """
+from users_api import create_app
+response = create_app().test_client().get("/users")
+assert response.status_code == 200, response.status_code
+print("answered", flush=True)
+"""
+
+
+def png_of_about(size: int, seed: int = 1) -> bytes:
+    side = int((size / 3) ** 0.5)
+    pixels = random.Random(seed).randbytes(side * side * 3)  # noqa: S311 - benchmark pixels, not a secret
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def app_env(endpoint_url: str, table: str, bucket: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(EMULATOR_CREDENTIALS)
+    env.update(
+        AWS_REGION=REGION,
+        AWS_ENDPOINT_URL=endpoint_url,
+        DYNAMODB_TABLE=table,
+        S3_BUCKET=bucket,
+        LOG_LEVEL="WARNING",
+        TRUSTED_PROXIES="0",
+    )
+    return env
+
+
+def seed_users(endpoint_url: str, table: str, count: int) -> None:
+    dynamodb = dynamodb_client(endpoint_url, REGION)
+    for i in range(count):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "email": {"S": f"seed-{i:03d}@example.com"},
+                "name": {"S": f"Seed User {i}"},
+                "avatar_key": {"S": f"avatars/{uuid.uuid4().hex}.png"},
+                "created_at": {"S": "2026-11-27T00:00:00.000000Z"},
+            },
+        )
+
+
+def tree_cpu_seconds(root: psutil.Process) -> float:
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def cpu_ms_per_request(root: psutil.Process, count: int, send: Callable[[int], None]) -> float:
+    before = tree_cpu_seconds(root)
+    for i in range(count):
+        send(i)
+    return (tree_cpu_seconds(root) - before) * 1000 / count
+
+
+def measure_cpu(endpoint_url: str, table: str, bucket: str, requests_per_endpoint: int) -> dict[str, float]:
+    port = free_port()
+    log = (RESULTS.parent / "gunicorn.log").open("ab")
+    app = spawn(gunicorn_command(port, workers=1, threads=1), env=app_env(endpoint_url, table, bucket), log=log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/readyz", app, timeout=60)
+        root = psutil.Process(app.pid)
+        session = requests.Session()
+        avatar = png_of_about(40_000)
+
+        def get_users(_: int) -> None:
+            response = session.get(f"{base}/users?limit=100", timeout=30)
+            response.raise_for_status()
+            assert len(response.json()) == 100
+
+        def post_user(_: int) -> None:
+            response = session.post(
+                f"{base}/user",
+                data={"name": "Bench User", "email": f"bench-{uuid.uuid4().hex}@example.com"},
+                files={"avatar": ("avatar.png", avatar, "image/png")},
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+
+        for i in range(20):  # warm up: imports, connection pools, Pillow's plugins
+            get_users(i)
+        for i in range(3):
+            post_user(i)
+        get_ms = cpu_ms_per_request(root, requests_per_endpoint, get_users)
+        post_ms = cpu_ms_per_request(root, requests_per_endpoint, post_user)
+        return {"get_users_cpu_ms": get_ms, "post_user_cpu_ms": post_ms, "avatar_bytes": float(len(avatar))}
+    finally:
+        stop(app)
+        log.close()
+
+
+def time_to_first_response(env: dict[str, str], runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", FIRST_RESPONSE_SCRIPT], env=env, stdout=subprocess.PIPE, cwd=REPO_ROOT
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        timings.append((time.perf_counter() - started) * 1000)
+        process.wait()
+        if line.strip() != b"answered":
+            raise RuntimeError(f"the fresh process did not answer GET /users (exit {process.returncode})")
+    return timings
+
+
+def time_to_ready(env: dict[str, str], runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        port = free_port()
+        started = time.perf_counter()
+        app = spawn(gunicorn_command(port, workers=1, threads=1), env=env)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/readyz", app, timeout=60)
+            timings.append((time.perf_counter() - started) * 1000)
+        finally:
+            stop(app)
+    return timings
+
+
+def interpreter_start(runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def spread(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values):7.1f} ms   (min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=200, help="requests per endpoint for the CPU figures")
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes for each start-up figure")
+    args = parser.parse_args(argv)
+    if args.requests < 10 or args.runs < 1:
+        parser.error("--requests must be at least 10 and --runs at least 1")
+
+    RESULTS.parent.mkdir(exist_ok=True)
+    emulator_port = free_port()
+    print(f"starting moto server on 127.0.0.1:{emulator_port} ...", flush=True)
+    emulator = start_emulator(emulator_port, log=(RESULTS.parent / "emulator.log").open("ab"))
+    try:
+        endpoint_url = f"http://127.0.0.1:{emulator_port}"
+        table, bucket = "bench-users", "bench-avatars"
+        create_resources(endpoint_url, REGION, table, bucket)
+        print("seeding 100 users ...", flush=True)
+        seed_users(endpoint_url, table, 100)
+        env = app_env(endpoint_url, table, bucket)
+
+        print("timing fresh processes to their first GET /users ...", flush=True)
+        first = time_to_first_response(env, args.runs)
+        print("timing gunicorn from start to /readyz 200 ...", flush=True)
+        ready = time_to_ready(env, args.runs)
+        bare = interpreter_start(args.runs)
+        print(f"measuring CPU over {args.requests} requests per endpoint (1 worker, 1 thread) ...", flush=True)
+        cpu = measure_cpu(endpoint_url, table, bucket, args.requests)
+    finally:
+        stop(emulator)
+
+    results = {
+        **cpu,
+        "first_response_ms": statistics.median(first),
+        "ready_ms": statistics.median(ready),
+        "interpreter_start_ms": statistics.median(bare),
+        "runs": {"first_response_ms": first, "ready_ms": ready, "interpreter_start_ms": bare},
+    }
+    RESULTS.write_text(json.dumps(results, indent=2))
+    low, high = BASELINE["first_response_ms"]
+    print()
+    print("users API benchmark (lower is better; printed, never asserted)")
+    print(
+        f"  CPU per GET /users (page of 100):     {cpu['get_users_cpu_ms']:6.2f} ms   "
+        f"target <= {TARGET['get_users_cpu_ms']:.1f}, replaced: {BASELINE['get_users_cpu_ms']:.0f}"
+    )
+    print(
+        f"  CPU per POST /user ({cpu['avatar_bytes'] / 1000:.0f} KB PNG):        {cpu['post_user_cpu_ms']:6.2f} ms   "
+        f"target <= {TARGET['post_user_cpu_ms']:.1f}, replaced: {BASELINE['post_user_cpu_ms']:.0f}"
+    )
+    print(
+        f"  fresh process to first GET /users:  {spread(first)}   "
+        f"target <= {TARGET['first_response_ms']:.0f}, replaced: {low:.0f}-{high:.0f}"
+    )
+    print(f"  gunicorn start to /readyz 200:      {spread(ready)}")
+    print(f"  (bare interpreter start:            {spread(bare)})")
+    print(f"\nraw figures: {Path(RESULTS).relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
