@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-import boto3
+import botocore.session
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     """Build the app. ``settings`` default to the environment; raises ConfigError naming a bad variable."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    session = boto3.Session()
+    session = botocore.session.get_session()
     clients = clients or make_clients(settings, session=session)
 
     app = Flask(__name__)

@@ -88,7 +88,7 @@ def _user_from_item(item: dict[str, Any]) -> User:
 class UserStore:
     def __init__(self, clients: AwsClients, table: str, bucket: str) -> None:
         self._dynamodb = clients.dynamodb
-        self._s3 = clients.s3
+        self._clients = clients  # S3 through here: its client is made on first use
         self.table = table
         self.bucket = bucket
 
@@ -119,7 +119,7 @@ class UserStore:
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         )
         with _calling(BUCKET, "PutObject"):
-            self._s3.put_object(
+            self._clients.s3.put_object(
                 Bucket=self.bucket,
                 Key=user.avatar_key,
                 Body=avatar.data,
@@ -152,7 +152,7 @@ class UserStore:
     def _delete_avatar_quietly(self, key: str) -> None:
         """Roll back an upload; if even that fails, log the key so the orphan can be found."""
         try:
-            self._s3.delete_object(Bucket=self.bucket, Key=key)
+            self._clients.s3.delete_object(Bucket=self.bucket, Key=key)
         except (ClientError, BotoCoreError):
             log.error("could not roll back avatar upload", extra={"avatar_key": key})
 
@@ -161,7 +161,7 @@ class UserStore:
         user = self.get_user(email)
         if user.avatar_key:
             with _calling(BUCKET, "DeleteObject"):
-                self._s3.delete_object(Bucket=self.bucket, Key=user.avatar_key)
+                self._clients.s3.delete_object(Bucket=self.bucket, Key=user.avatar_key)
         with _calling(TABLE, "DeleteItem"):
             try:
                 self._dynamodb.delete_item(
@@ -177,6 +177,6 @@ class UserStore:
         if not user.avatar_key:
             raise ApiError(404, "avatar_not_found", "this user has no avatar")
         with _calling(BUCKET, "presign"):
-            return self._s3.generate_presigned_url(
+            return self._clients.s3.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": user.avatar_key}, ExpiresIn=ttl_seconds
             )

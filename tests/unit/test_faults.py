@@ -35,7 +35,7 @@ def test_a_put_that_fails_after_the_upload_is_a_503_and_leaves_no_orphan(
     app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
     uploaded: list[str] = []
-    real_put_object = store_of(app)._s3.put_object
+    real_put_object = store_of(app)._clients.s3.put_object
 
     def put_object(**kwargs: Any) -> Any:
         uploaded.append(kwargs["Key"])
@@ -44,7 +44,7 @@ def test_a_put_that_fails_after_the_upload_is_a_503_and_leaves_no_orphan(
     def put_item(**kwargs: Any) -> Any:
         raise failure
 
-    monkeypatch.setattr(store_of(app)._s3, "put_object", put_object)
+    monkeypatch.setattr(store_of(app)._clients.s3, "put_object", put_object)
     monkeypatch.setattr(store_of(app)._dynamodb, "put_item", put_item)
 
     response = app.test_client().post("/user", data=signup_form(), content_type="multipart/form-data")
@@ -74,7 +74,7 @@ def test_an_upload_that_fails_writes_no_user(app: Flask, monkeypatch: pytest.Mon
     def put_object(**kwargs: Any) -> Any:
         raise client_error("SlowDown")
 
-    monkeypatch.setattr(store_of(app)._s3, "put_object", put_object)
+    monkeypatch.setattr(store_of(app)._clients.s3, "put_object", put_object)
     client = app.test_client()
 
     response = client.post("/user", data=signup_form(), content_type="multipart/form-data")

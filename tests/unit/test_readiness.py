@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -19,7 +20,7 @@ class CountingClients:
     def __init__(self) -> None:
         self.calls: list[str] = []
         real = make_clients(settings(TABLE, BUCKET), probing=True)
-        self.clients = AwsClients(dynamodb=self._wrap(real.dynamodb), s3=self._wrap(real.s3))
+        self.clients = cast(AwsClients, SimpleNamespace(dynamodb=self._wrap(real.dynamodb), s3=self._wrap(real.s3)))
 
     def _wrap(self, client: Any) -> Any:
         calls = self.calls
