@@ -35,7 +35,7 @@ $(STAMP): requirements-dev.txt app/requirements.txt app/pyproject.toml
 	@echo "Creating the virtual environment in $(VENV) (first run only; takes a minute) ..."
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e app
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e app
 	@touch $@
 
 .PHONY: venv

@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .aws import AwsClients, make_clients
 from .config import ConfigError, Settings
+from .docs import docs
 from .errors import register_error_handlers
 from .observability import configure_logging, install_request_hooks
 from .readiness import Readiness
@@ -27,7 +28,6 @@ __all__ = ["ConfigError", "Settings", "create_app"]
 
 # Multipart overhead allowed on top of the avatar itself (boundaries, part headers, name, email).
 FORM_OVERHEAD_BYTES = 64 * 1024
-DOCS_PATH = "/docs"
 
 
 def create_app(settings: Settings | None = None, clients: AwsClients | None = None) -> Flask:
@@ -55,18 +55,10 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
         "openapi": resources.files(__package__).joinpath("openapi.json").read_bytes(),
     }
     app.register_blueprint(api)
-    _register_docs(app)
+    app.register_blueprint(docs)
     register_error_handlers(app)
     install_request_hooks(app)
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     return app
-
-
-def _register_docs(app: Flask) -> None:
-    """Swagger UI served from the package's own files: no CDN."""
-    from flask_swagger_ui import get_swaggerui_blueprint
-
-    # Relative to /docs/, so the page keeps working under a path prefix.
-    app.register_blueprint(get_swaggerui_blueprint(DOCS_PATH, "../openapi.json", config={"app_name": "Users API"}))

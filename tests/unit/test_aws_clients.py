@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 
 from tests.conftest import BUCKET, TABLE
 from tests.support import REGION, settings
 from users_api.aws import make_clients
 
-ITEM = {
+ITEM: dict[str, Any] = {
     "email": {"S": "types@example.com"},
     "name": {"S": "Ünïcode “quoted” name"},
     "age": {"N": "42.50"},
@@ -39,4 +41,4 @@ def test_the_s3_client_is_made_on_first_use_only(mocked_aws: None) -> None:
 
     assert clients._s3 is None
     assert clients.s3 is clients.s3
-    assert clients.s3.meta.config.signature_version == "s3v4"
+    assert clients.s3.meta.config.signature_version == "s3v4"  # type: ignore[attr-defined]

@@ -68,7 +68,7 @@ def _documented_operations() -> set[tuple[str, str]]:
 def _served_operations(app: Flask) -> set[tuple[str, str]]:
     operations = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.startswith("swagger_ui."):
+        if rule.endpoint == "static" or rule.endpoint.startswith("docs."):
             continue
         path = _FLASK_PARAMETER.sub(r"{\1}", rule.rule)
         operations |= {(path, method) for method in (rule.methods or set()) - IMPLICIT_METHODS}
