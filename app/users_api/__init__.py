@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     clients = clients or make_clients(settings, session=session)
 
     app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # fields keep their documented order
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_avatar_bytes + FORM_OVERHEAD_BYTES,
         MAX_FORM_MEMORY_SIZE=FORM_OVERHEAD_BYTES,

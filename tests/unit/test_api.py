@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.support import image_bytes, settings, signup_form
+from tests.support import REGION, image_bytes, settings, signup_form
 from users_api import create_app
 
 MULTIPART = "multipart/form-data"
@@ -157,6 +158,20 @@ class TestListUsers:
             url = next_link(response)
 
         assert sorted(seen) == sorted(emails)
+
+    def test_an_item_written_by_another_tool_is_listed_with_what_it_has(self, client: FlaskClient) -> None:
+        boto3.client("dynamodb", region_name=REGION).put_item(
+            TableName="users", Item={"email": {"S": "bare@example.com"}}
+        )
+
+        assert client.get("/users").get_json() == [
+            {
+                "email": "bare@example.com",
+                "name": "",
+                "avatar_url": "http://localhost/users/bare@example.com/avatar",
+                "created_at": "",
+            }
+        ]
 
     @pytest.mark.parametrize("limit", ["0", "1001", "-1", "ten", "2.5", "", "²", "١"])
     def test_limit_outside_1_to_1000_is_a_400(self, client: FlaskClient, limit: str) -> None:
