@@ -34,10 +34,24 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def spawn(
     args: list[str], env: Mapping[str, str] | None = None, log: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` in its own process group so that stop() reaches its children too."""
+    """Start ``args`` in its own process group so that stop() reaches its children too.
+
+    The child also gets SIGTERM if this process dies without stopping it, so an
+    emulator or a server is never left behind holding its port. (Spawned from
+    the main thread only: the signal follows the thread that made the child.)
+    """
     return subprocess.Popen(
         args,
         env=dict(env) if env is not None else None,
@@ -45,6 +59,7 @@ def spawn(
         stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
         cwd=REPO_ROOT,
     )
 

@@ -67,9 +67,13 @@ def local_stack() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
         text=True,
     )
     yield process, port, emulator_port
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
@@ -99,6 +103,20 @@ def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
     assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+    assert not port_in_use(port)
+    assert not port_in_use(emulator_port)
+
+
+def test_children_do_not_outlive_a_killed_make_local(local_stack: tuple[subprocess.Popen[str], int, int]) -> None:
+    process, port, emulator_port = local_stack
+    read_until(process, "export HOST_ADDRESS=", timeout=90)
+    children = psutil.Process(process.pid).children(recursive=True)
+
+    process.kill()  # SIGKILL: no chance to clean up
+    process.wait()
+
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []
     assert not port_in_use(port)
     assert not port_in_use(emulator_port)
 
