@@ -121,16 +121,21 @@ def test_children_do_not_outlive_a_killed_make_local(local_stack: tuple[subproce
     assert not port_in_use(emulator_port)
 
 
+def run_local_stack(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`make local` with ``arguments``, for the cases that stop before serving."""
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.local_stack", *arguments],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_make_local_refuses_a_port_in_use_with_the_fix() -> None:
     with socket_listening() as busy:
-        result = subprocess.run(
-            [sys.executable, "-m", "devtools.local_stack", "--port", str(busy), "--emulator-port", str(free_port())],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_local_stack("--port", str(busy), "--emulator-port", str(free_port()))
 
     assert result.returncode == 2
     assert f"port {busy} (PORT) is already in use" in result.stderr
@@ -141,14 +146,7 @@ def test_make_local_refuses_a_port_in_use_with_the_fix() -> None:
     ("argument", "value"), [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0")]
 )
 def test_make_local_refuses_a_bad_variable(argument: str, value: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "devtools.local_stack", argument, value],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_local_stack(argument, value)
 
     assert result.returncode == 2
     assert repr(value) in result.stderr
