@@ -99,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"[1/3] starting the AWS emulator (moto server) on 127.0.0.1:{args.emulator_port} ...", flush=True)
         endpoint_url = f"http://127.0.0.1:{args.emulator_port}"
-        children["the AWS emulator"] = start_emulator(args.emulator_port, log=emulator_log)
+        children["the AWS emulator"] = start_emulator(args.emulator_port, log=emulator_log, interrupted=stopping.is_set)
         print(f"[2/3] creating table {args.table!r} and bucket {args.bucket!r} ...", flush=True)
         create_resources(endpoint_url, args.region, args.table, args.bucket)
+        if stopping.is_set():
+            raise StartupError("interrupted")
         print(
             f"[3/3] starting the app under gunicorn on 127.0.0.1:{args.port} (logs: {_shown(app_log_path)}) ...",
             flush=True,
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             log=app_log_path.open("ab"),
         )
         children["the app (gunicorn)"] = app
-        wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60)
+        wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60, interrupted=stopping.is_set)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)
         print(f"\nAPI docs: http://127.0.0.1:{args.port}/docs/   Ctrl-C stops everything.", flush=True)
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             stopping.wait(0.5)
         return 0
     except StartupError as exc:
+        if stopping.is_set():
+            return 0  # Ctrl-C while starting: stop quietly
         print(f"make local: {exc}; see the logs in {_shown(LOG_DIR)}", file=sys.stderr)
         return 1
     finally:

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -64,11 +64,22 @@ def spawn(
     )
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float, expect: int = 200) -> float:
-    """Poll ``url`` until it answers ``expect``; return the seconds it took. Fails if the process exits."""
+def wait_for_http(
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    expect: int = 200,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> float:
+    """Poll ``url`` until it answers ``expect``; return the seconds it took.
+
+    Fails if the process exits, the time runs out, or ``interrupted()`` turns true (Ctrl-C).
+    """
     started = time.perf_counter()
     deadline = started + timeout
     while time.perf_counter() < deadline:
+        if interrupted():
+            raise StartupError("interrupted")
         if process.poll() is not None:
             raise StartupError(f"{process.args!r} exited with code {process.returncode} before {url} answered")
         try:
@@ -100,11 +111,16 @@ def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
         process.wait()
 
 
-def start_emulator(port: int, log: IO[bytes] | None = None, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+def start_emulator(
+    port: int,
+    log: IO[bytes] | None = None,
+    timeout: float = 30.0,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> subprocess.Popen[bytes]:
     """moto server, a real AWS emulator, on 127.0.0.1:``port``."""
     process = spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log=log)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process, timeout)
+        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process, timeout, interrupted=interrupted)
     except StartupError:
         stop(process)
         raise

@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     register_error_handlers(app)
     install_request_hooks(app)
     if settings.trusted_proxies:
+        # Scheme, port and client address only: ALB and API Gateway pass a client's X-Forwarded-Host and
+        # X-Forwarded-Prefix through unchanged, so trusting those would let clients forge our URLs.
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_port=n, x_host=0, x_prefix=0)  # type: ignore[method-assign]
     return app

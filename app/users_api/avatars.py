@@ -2,7 +2,8 @@
 
 Decoding with Pillow, restricted to four formats, proves the upload is a real
 image; re-encoding it drops every metadata block (EXIF with GPS, text chunks,
-ICC profiles). Pillow is imported on first use: listing users never needs it,
+ICC profiles, comments) and scales anything larger than 1024 pixels a side
+down to fit. Pillow is imported on first use: listing users never needs it,
 and a Lambda cold start should not pay for it.
 """
 
@@ -21,8 +22,12 @@ FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
     "GIF": ("image/gif", "gif", {}),
     "WEBP": ("image/webp", "webp", {"quality": 85, "method": 4}),
 }
-# 4096 x 4096: plenty for an avatar, and a bound on memory for a decompression bomb.
-MAX_PIXELS = 4096 * 4096
+# 2048 x 2048 in: decoding one costs at most ~16 MB (a 4096-square WebP of 30 KB cost 420 MB).
+MAX_PIXELS = 2048 * 2048
+# Stored avatars fit in this square: larger ones are scaled down before they are encoded.
+MAX_SIDE = 1024
+# The only ancillary data an encoder may carry over: everything else (EXIF, ICC, comments, text) is dropped.
+_KEPT_INFO = {"transparency"}
 # Modes each encoder writes without conversion.
 _SAVE_MODES = {
     "PNG": {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"},
@@ -56,14 +61,17 @@ def reencode(raw: bytes) -> Avatar:
     try:
         with Image.open(io.BytesIO(raw), formats=list(FORMATS)) as image:
             if image.width * image.height > MAX_PIXELS:
-                raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (4096 x 4096)")
+                raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048)")
             image.load()
             fmt = str(image.format)
             frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
+            if max(frame.size) > MAX_SIDE:
+                frame.thumbnail((MAX_SIDE, MAX_SIDE))  # in place, keeping the aspect ratio
+            frame.info = {key: value for key, value in frame.info.items() if key in _KEPT_INFO}
             out = io.BytesIO()
             frame.save(out, format=fmt, **FORMATS[fmt][2])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (4096 x 4096)") from None
+        raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048)") from None
     except UnidentifiedImageError:
         raise _unsupported("avatar is not a PNG, JPEG, GIF or WebP image") from None
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):

@@ -40,7 +40,8 @@ class ApiError(Exception):
 class DependencyUnavailable(ApiError):
     """DynamoDB or S3 cannot be reached or refuses for now: 503 with Retry-After."""
 
-    def __init__(self, dependency: str) -> None:
+    def __init__(self, dependency: str, *, ambiguous: bool = False) -> None:
+        self.ambiguous = ambiguous  # no answer came: the call may have taken effect
         super().__init__(
             503,
             "dependency_unavailable",

@@ -13,7 +13,7 @@ from .avatars import reencode
 from .errors import ApiError, error_response
 from .readiness import CACHE_SECONDS, Readiness
 from .store import User, UserStore
-from .validation import decode_cursor, encode_cursor, parse_email, parse_limit, parse_name
+from .validation import decode_cursor, encode_cursor, lookup_email, parse_email, parse_limit, parse_name
 
 api = Blueprint("api", __name__)
 
@@ -95,20 +95,20 @@ def _read_at_most(stream: Any, limit: int) -> bytes | None:
 
 @api.get("/users/<path:email>")
 def get_user(email: str) -> Response:
-    user = _store().get_user(email.lower())
+    user = _store().get_user(lookup_email(email))
     return jsonify(_user_json(user, request.url_root))
 
 
 @api.delete("/users/<path:email>")
 def delete_user(email: str) -> tuple[str, int]:
-    _store().delete_user(email.lower())
+    _store().delete_user(lookup_email(email))
     return "", 204
 
 
 @api.get("/users/<path:email>/avatar")
 def get_avatar(email: str) -> WerkzeugResponse:
     ttl = current_app.extensions[EXTENSION_KEY]["avatar_url_ttl_seconds"]
-    response = redirect(_store().avatar_download_url(email.lower(), ttl), code=302)
+    response = redirect(_store().avatar_download_url(lookup_email(email), ttl), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -31,20 +31,37 @@ def parse_name(raw: str | None) -> str:
 
 
 def parse_email(raw: str | None) -> str:
-    """Syntax only (no DNS lookup); stored lower-cased because it is the user's identity."""
-    # Imported here: compiling its grammar costs about 15 ms that no read request should pay.
-    from email_validator import EmailNotValidError, validate_email
+    """The address in one canonical form: Unicode-normalised, IDN domains decoded, lower-cased.
 
+    Syntax only (no DNS lookup). One mailbox written two ways (``é`` composed or
+    not, ``xn--`` or Unicode domain, any case) is one user.
+    """
     if raw is None:
         raise ApiError(400, "missing_field", "the form field 'email' is required", field="email")
-    email = raw.strip().lower()
+    email = raw.strip()
     if not email or len(email) > EMAIL_MAX_CHARS:
         raise invalid("email", f"email must be 1 to {EMAIL_MAX_CHARS} characters")
+    canonical = canonical_email(email)
+    if canonical is None or len(canonical) > EMAIL_MAX_CHARS:
+        raise invalid("email", "email is not a valid address, e.g. jane@example.com")
+    return canonical
+
+
+def lookup_email(raw: str) -> str:
+    """The key to look a user up by: the canonical form when ``raw`` is an address, else ``raw`` lower-cased."""
+    if len(raw) > EMAIL_MAX_CHARS:
+        return raw.lower()
+    return canonical_email(raw) or raw.lower()
+
+
+def canonical_email(address: str) -> str | None:
+    # Imported here: compiling its grammar costs about 15 ms that no listing should pay.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
-        validate_email(email, check_deliverability=False)
+        return str(validate_email(address, check_deliverability=False).normalized).lower()
     except EmailNotValidError:
-        raise invalid("email", "email is not a valid address, e.g. jane@example.com") from None
-    return email
+        return None
 
 
 def parse_limit(raw: str | None) -> int:

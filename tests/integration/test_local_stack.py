@@ -21,31 +21,43 @@ from devtools.processes import REPO_ROOT, free_port, gunicorn_command, port_in_u
 pytestmark = pytest.mark.integration
 
 
-def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
-    """The lines the process prints until one contains ``marker`` (read by a thread: readline blocks)."""
-    assert process.stdout is not None
-    stdout = process.stdout
-    lines: queue.Queue[str] = queue.Queue()
+class LineReader:
+    """Reads a process's output on one thread (readline blocks) and hands the lines over as they come."""
 
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        stdout = process.stdout
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
 
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            seen.append(lines.get(timeout=0.5))
-        except queue.Empty:
-            continue
-        if marker in seen[-1]:
-            return seen
-    raise AssertionError(f"{marker!r} not printed within {timeout} s; got:\n{''.join(seen)}")
+        def pump() -> None:
+            for line in stdout:
+                self._lines.put(line)
+            self._lines.put(None)  # end of output
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def until(self, marker: str, timeout: float) -> list[str]:
+        """Every line read so far, once one contains ``marker``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.seen.append(line)
+            if marker in line:
+                return self.seen
+        raise AssertionError(f"{marker!r} not printed within {timeout} s; got:\n{''.join(self.seen)}")
+
+
+LocalStack = tuple[subprocess.Popen[str], LineReader, int, int]  # process, its output, PORT, EMULATOR_PORT
 
 
 @pytest.fixture
-def local_stack() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+def local_stack() -> Iterator[LocalStack]:
     port, emulator_port = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -66,7 +78,7 @@ def local_stack() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process, port, emulator_port
+    yield process, LineReader(process), port, emulator_port
     if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would
         process.send_signal(signal.SIGINT)
         try:
@@ -77,10 +89,10 @@ def local_stack() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
 
 
 def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
-    local_stack: tuple[subprocess.Popen[str], int, int], avatar_file: Path
+    local_stack: LocalStack, avatar_file: Path
 ) -> None:
-    process, port, emulator_port = local_stack
-    lines = read_until(process, "export HOST_ADDRESS=", timeout=90)
+    process, output, port, emulator_port = local_stack
+    lines = output.until("export HOST_ADDRESS=", timeout=90)
     assert lines[-1].strip() == f"export HOST_ADDRESS=http://127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}"
     children = psutil.Process(process.pid).children(recursive=True)
@@ -107,9 +119,11 @@ def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
     assert not port_in_use(emulator_port)
 
 
-def test_children_do_not_outlive_a_killed_make_local(local_stack: tuple[subprocess.Popen[str], int, int]) -> None:
-    process, port, emulator_port = local_stack
-    read_until(process, "export HOST_ADDRESS=", timeout=90)
+def test_children_do_not_outlive_a_killed_make_local(
+    local_stack: LocalStack,
+) -> None:
+    process, output, port, emulator_port = local_stack
+    output.until("export HOST_ADDRESS=", timeout=90)
     children = psutil.Process(process.pid).children(recursive=True)
 
     process.kill()  # SIGKILL: no chance to clean up
@@ -117,6 +131,21 @@ def test_children_do_not_outlive_a_killed_make_local(local_stack: tuple[subproce
 
     _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
+    assert not port_in_use(port)
+    assert not port_in_use(emulator_port)
+
+
+def test_ctrl_c_while_starting_stops_without_claiming_the_stack_is_up(
+    local_stack: LocalStack,
+) -> None:
+    process, output, port, emulator_port = local_stack
+    output.until("[1/3]", timeout=30)
+
+    process.send_signal(signal.SIGINT)
+    printed = "".join(output.until("stopped: every process make local started has exited.", timeout=30))
+
+    assert process.wait(timeout=30) == 0
+    assert "export HOST_ADDRESS" not in printed
     assert not port_in_use(port)
     assert not port_in_use(emulator_port)
 

@@ -46,6 +46,20 @@ class TestCreateUser:
         assert user["created_at"].endswith("Z")
         assert response.headers["Location"] == "http://localhost/users/ada@example.com"
 
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            pytest.param("e\u0301@example.com", "\u00e9@example.com", id="unicode-composition"),
+            pytest.param("a@xn--bcher-kva.de", "a@b\u00fccher.de", id="idn-domain"),
+            pytest.param("Jane@Example.com", "jane@example.COM", id="case"),
+        ],
+    )
+    def test_one_mailbox_written_two_ways_is_one_user(self, client: FlaskClient, first: str, second: str) -> None:
+        assert signup(client, email=first).status_code == 201
+
+        assert signup(client, email=second).status_code == 409
+        assert client.get(f"/users/{second}").status_code == 200
+
     def test_duplicate_email_is_a_conflict_and_leaves_one_avatar(
         self, client: FlaskClient, bucket_keys: Callable[[], list[str]]
     ) -> None:
@@ -187,12 +201,15 @@ class TestListUsers:
         assert response.status_code == 400
         assert error_of(response)["field"] == "cursor"
 
-    def test_avatar_urls_follow_the_trusted_proxy_headers(self, client: FlaskClient) -> None:
+    def test_avatar_urls_follow_the_proxys_scheme_but_never_a_client_supplied_host(self, client: FlaskClient) -> None:
         signup(client, email="proxied@example.com")
 
-        response = client.get("/users", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.org"})
+        response = client.get(
+            "/users",
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-Prefix": "/phish"},
+        )
 
-        assert response.get_json()[0]["avatar_url"] == "https://api.example.org/users/proxied@example.com/avatar"
+        assert response.get_json()[0]["avatar_url"] == "https://localhost/users/proxied@example.com/avatar"
 
 
 def next_link(response: TestResponse) -> str | None:

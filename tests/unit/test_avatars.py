@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -55,6 +56,28 @@ def test_png_text_chunks_are_removed() -> None:
     avatar = reencode(image_bytes("PNG", pnginfo=info))
 
     assert b"Secret Lane" not in avatar.data
+
+
+@pytest.mark.parametrize(
+    ("fmt", "save", "leak"),
+    [
+        pytest.param("GIF", {"comment": b"home: 1 Secret Lane"}, b"Secret Lane", id="gif-comment"),
+        pytest.param("PNG", {"icc_profile": b"\x00" * 128 + b"ICC-MARKER"}, b"iCCP", id="png-icc-chunk"),
+        pytest.param("WEBP", {"exif": b"Exif\x00\x00MM\x00*SECRET-EXIF"}, b"SECRET-EXIF", id="webp-exif"),
+    ],
+)
+def test_no_ancillary_metadata_survives(fmt: str, save: dict[str, Any], leak: bytes) -> None:
+    original = image_bytes(fmt, **save)
+    assert leak in original
+
+    assert leak not in reencode(original).data
+
+
+def test_a_large_avatar_is_scaled_down_to_fit_1024_pixels() -> None:
+    avatar = reencode(image_bytes("PNG", size=(2000, 1000)))
+
+    with Image.open(io.BytesIO(avatar.data)) as image:
+        assert image.size == (1024, 512)
 
 
 def test_an_rgba_png_keeps_its_transparency() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from flask import Flask
 
 from tests.support import signup_form
@@ -98,3 +98,84 @@ def test_reads_answer_503_with_retry_after_when_the_table_is_unreachable(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "http://dynamodb" not in response.get_data(as_text=True), "no exception text reaches the client"
+
+
+def test_a_put_retried_after_its_answer_was_lost_still_creates_the_user(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb = store_of(app)._dynamodb
+    real_put_item = dynamodb.put_item
+
+    def put_item_whose_first_answer_is_lost(**kwargs: Any) -> Any:
+        real_put_item(**kwargs)  # DynamoDB applied it, but the answer never arrived ...
+        return real_put_item(**kwargs)  # ... so botocore retried, and the condition now fails
+
+    monkeypatch.setattr(dynamodb, "put_item", put_item_whose_first_answer_is_lost)
+    client = app.test_client()
+
+    response = client.post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 201
+    assert client.get("/users/test-user@example.com/avatar").status_code == 302
+    assert len(bucket_keys()) == 1
+
+
+def test_a_put_that_timed_out_after_writing_is_reported_as_created(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb = store_of(app)._dynamodb
+    real_put_item = dynamodb.put_item
+
+    def put_item_then_time_out(**kwargs: Any) -> Any:
+        real_put_item(**kwargs)
+        raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    monkeypatch.setattr(dynamodb, "put_item", put_item_then_time_out)
+
+    response = app.test_client().post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 201
+    assert len(bucket_keys()) == 1, "the user points at its avatar: it must not be rolled back"
+
+
+def test_an_upload_whose_answer_was_lost_is_removed(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = store_of(app)._clients.s3
+    real_put_object = s3.put_object
+
+    def put_object_then_time_out(**kwargs: Any) -> Any:
+        real_put_object(**kwargs)
+        raise ReadTimeoutError(endpoint_url="http://s3")
+
+    monkeypatch.setattr(s3, "put_object", put_object_then_time_out)
+
+    response = app.test_client().post("/user", data=signup_form(), content_type="multipart/form-data")
+
+    assert response.status_code == 503
+    assert bucket_keys() == []
+
+
+def test_a_user_re_created_during_a_delete_survives_it(
+    app: Flask, bucket_keys: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    client.post("/user", data=signup_form(), content_type="multipart/form-data")
+    s3 = store_of(app)._clients.s3
+    real_delete_object = s3.delete_object
+
+    def delete_object_while_someone_re_creates(**kwargs: Any) -> Any:
+        result = real_delete_object(**kwargs)
+        monkeypatch.setattr(s3, "delete_object", real_delete_object)
+        store_of(app)._dynamodb.delete_item(TableName="users", Key={"email": {"S": "test-user@example.com"}})
+        assert client.post("/user", data=signup_form(), content_type="multipart/form-data").status_code == 201
+        return result
+
+    monkeypatch.setattr(s3, "delete_object", delete_object_while_someone_re_creates)
+
+    response = client.delete("/users/test-user@example.com")
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "concurrent_change"
+    assert client.get("/users/test-user@example.com/avatar").status_code == 302
+    assert len(bucket_keys()) == 1

@@ -26,6 +26,7 @@ STABLE_ERROR_CODES = (
     "avatar_too_large",
     "payload_too_large",
     "email_taken",
+    "concurrent_change",
     "user_not_found",
     "avatar_not_found",
     "dependency_unavailable",
