@@ -19,6 +19,9 @@ LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
 IMAGE ?= flask-platform/users-api:dev
+# make package-lambda
+RUNTIME ?= python3.12
+ARCH ?= arm64
 
 .PHONY: help
 help: ## Show this list of commands
@@ -29,7 +32,7 @@ help: ## Show this list of commands
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
 
-$(STAMP): requirements-dev.txt app/requirements.txt app/pyproject.toml
+$(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "make: Python 3.11 or newer is needed as '$(PYTHON)'; install it or run make PYTHON=python3.12 ..." >&2; exit 1; }
 	@echo "Creating the virtual environment in $(VENV) (first run only; takes a minute) ..."
@@ -77,6 +80,10 @@ integration: $(STAMP) ## Run the integration tests only (real moto server and gu
 .PHONY: bench
 bench: $(STAMP) ## Measure CPU per request, time to first response and to ready (printed, never asserted)
 	$(BIN)/python -m devtools.bench
+
+.PHONY: package-lambda
+package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda
+	$(BIN)/python -m backends.lambda.package --runtime '$(RUNTIME)' --architecture '$(ARCH)'
 
 .PHONY: docker-build
 docker-build: ## Build the app's container image as IMAGE (needs a Docker engine)

@@ -1,0 +1,90 @@
+"""The plugin contract: an AppSpec in, a Deployment out.
+
+Every backend is a ``pulumi.ComponentResource`` (type token
+``flask-platform:backends:<Name>``) built as ``factory(name, spec, opts)``;
+its ``deployment`` fills the same core outputs, so ``make address``, the load
+tests and the comparison never need to know which backend ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pulumi
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_DIR = REPO_ROOT / "app"
+CONTAINER_PORT = 5000
+LIVENESS_PATH = "/livez"
+READINESS_PATH = "/readyz"
+AVATAR_PREFIX = "avatars/"  # the app stores every avatar under this key prefix
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    """How the service scales: replicas and CPU target on Kubernetes, concurrency on Lambda."""
+
+    min_replicas: int = 2
+    max_replicas: int = 10
+    cpu_target_percent: int = 70
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    runtime: str = "python3.12"
+    architecture: str = "arm64"
+    memory_mb: int = 512
+    timeout_seconds: int = 15
+    throttle_rate_limit: float = 100.0
+    throttle_burst_limit: int = 200
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """What every backend deploys: one app, its settings, its scaling policy, its tags."""
+
+    name: str
+    backend: str
+    app_dir: Path = APP_DIR
+    environment: Mapping[str, str] = field(default_factory=dict)
+    scaling: ScalingPolicy = field(default_factory=ScalingPolicy)
+    max_avatar_bytes: int = 2 * 1024 * 1024
+    log_level: str = "INFO"
+    log_retention_days: int = 14
+    deletion_protection: bool = True
+    tags: Mapping[str, str] = field(default_factory=dict)
+    lambda_: LambdaSettings = field(default_factory=LambdaSettings)
+
+
+@dataclass
+class Deployment:
+    """The outputs every backend exports (the contract), plus its own extras."""
+
+    url: pulumi.Input[str]
+    backend: str
+    table_name: pulumi.Input[str]
+    bucket_name: pulumi.Input[str]
+    scaling: pulumi.Input[Mapping[str, Any]]
+    extras: dict[str, pulumi.Input[Any]] = field(default_factory=dict)
+
+    def outputs(self) -> dict[str, pulumi.Input[Any]]:
+        core: dict[str, pulumi.Input[Any]] = {
+            "url": self.url,
+            "backend": self.backend,
+            "tableName": self.table_name,
+            "bucketName": self.bucket_name,
+            "scaling": self.scaling,
+        }
+        return {**core, **self.extras}
+
+
+class BackendComponent(Protocol):
+    deployment: Deployment
+
+
+class BackendFactory(Protocol):
+    def __call__(self, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> BackendComponent: ...

@@ -1,0 +1,207 @@
+"""The lambda backend: the app in AWS Lambda behind an API Gateway HTTP API, through apig-wsgi.
+
+Imported by name (``importlib.import_module("backends.lambda")``): ``lambda``
+is a keyword, so no import statement can name this package.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from backends.base import AppSpec, Deployment
+from backends.storage import Storage, app_policy_statements
+
+from .package import Package, build
+
+HANDLER = "users_api.lambda_handler.handler"
+# API Gateway gives up on an integration after 30 s: stop waiting just after the function's own timeout.
+INTEGRATION_TIMEOUT_CAP_MS = 30_000
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+)
+
+Packager = Callable[[AppSpec], Package]
+
+
+def build_package(spec: AppSpec) -> Package:
+    """The deployment package for the spec's runtime and architecture (see package.py)."""
+    return build(spec.lambda_.runtime, spec.lambda_.architecture, app_dir=spec.app_dir)
+
+
+def assume_role_policy() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def function_policy(log_group_arn: str, table_arn: str, bucket_arn: str) -> str:
+    """Exactly what the function does: write its own log streams, use its table and its avatar objects."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OwnLogStreams",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"{log_group_arn}:*",
+                },
+                *app_policy_statements(table_arn, bucket_arn),
+            ],
+        }
+    )
+
+
+class Backend(pulumi.ComponentResource):
+    """Storage, a least-privilege role, the function with its log group, and an HTTP API in front."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: AppSpec,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        packager: Packager | None = None,
+    ) -> None:
+        super().__init__("flask-platform:backends:Lambda", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(spec.tags)
+        settings = spec.lambda_
+
+        storage = Storage(name, tags=tags, deletion_protection=spec.deletion_protection, opts=child)
+        function_logs = aws.cloudwatch.LogGroup(
+            f"{name}-function-logs",
+            name_prefix=f"/aws/lambda/{name}-",
+            retention_in_days=spec.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(f"{name}-function-role", assume_role_policy=assume_role_policy(), tags=tags, opts=child)
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-function-policy",
+            role=role.id,
+            policy=pulumi.Output.all(function_logs.arn, storage.table.arn, storage.bucket.arn).apply(
+                lambda arns: function_policy(*arns)
+            ),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        built = (packager or build_package)(spec)
+        environment: dict[str, pulumi.Input[str]] = {
+            "DYNAMODB_TABLE": storage.table.name,
+            "S3_BUCKET": storage.bucket.bucket,
+            "MAX_AVATAR_BYTES": str(spec.max_avatar_bytes),
+            "LOG_LEVEL": spec.log_level,
+            "TRUSTED_PROXIES": "1",
+        }  # never AWS_REGION or AWS_* credentials: Lambda reserves and sets them
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            role=role.arn,
+            runtime=settings.runtime,
+            handler=HANDLER,
+            architectures=[settings.architecture],
+            memory_size=settings.memory_mb,
+            timeout=settings.timeout_seconds,
+            code=pulumi.FileArchive(str(built.path)),
+            source_code_hash=built.sha256_base64,
+            reserved_concurrent_executions=(
+                spec.scaling.reserved_concurrency if spec.scaling.reserved_concurrency is not None else -1
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=function_logs.name),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, function_logs]),
+        )
+
+        api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
+        api_child = pulumi.ResourceOptions(parent=api)
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=self.function.invoke_arn,
+            payload_format_version="2.0",  # the default is 1.0: set it, apig-wsgi reads the 2.0 shape
+            timeout_milliseconds=min(INTEGRATION_TIMEOUT_CAP_MS, (settings.timeout_seconds + 1) * 1000),
+            opts=api_child,
+        )
+        aws.apigatewayv2.Route(
+            f"{name}-route",
+            api_id=api.id,
+            route_key="$default",
+            target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+            opts=api_child,
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-api-access-logs",
+            name_prefix=f"/aws/apigateway/{name}-",
+            retention_in_days=spec.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=api.id,
+            name="$default",  # a named stage would land in rawPath and Flask would answer 404
+            auto_deploy=True,
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+            ),
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            tags=tags,
+            opts=api_child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            opts=pulumi.ResourceOptions(parent=self.function),
+        )
+
+        scaling: dict[str, Any] = {
+            "kind": "lambda",
+            "reservedConcurrency": spec.scaling.reserved_concurrency,
+            "memoryMb": settings.memory_mb,
+            "timeoutSeconds": settings.timeout_seconds,
+            "throttleRateLimit": settings.throttle_rate_limit,
+            "throttleBurstLimit": settings.throttle_burst_limit,
+        }
+        self.deployment = Deployment(
+            url=stage.invoke_url.apply(lambda url: url.rstrip("/")),
+            backend="lambda",
+            table_name=storage.table.name,
+            bucket_name=storage.bucket.bucket,
+            scaling=scaling,
+            extras={
+                "functionName": self.function.name,
+                "apiId": api.id,
+                "functionLogGroup": function_logs.name,
+                "packageBytes": built.size_bytes,
+            },
+        )
+        self.register_outputs(self.deployment.outputs())
