@@ -18,6 +18,8 @@ S3_BUCKET ?= users-avatars
 LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
+BACKEND ?= gunicorn
+LAMBDA_TIMEOUT ?= 15
 IMAGE ?= flask-platform/users-api:dev
 # make package-lambda
 RUNTIME ?= python3.12
@@ -31,6 +33,8 @@ help: ## Show this list of commands
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
+	@printf '           BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
+	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
 
 $(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -45,10 +49,11 @@ $(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproje
 venv: $(STAMP) ## Create or update the project's virtual environment (.venv)
 
 .PHONY: local
-local: $(STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator on EMULATOR_PORT, until Ctrl-C
+local: $(STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (BACKEND=gunicorn|lambda)
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
-	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)'
+	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
+	  --backend '$(BACKEND)' --lambda-timeout '$(LAMBDA_TIMEOUT)'
 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address

@@ -21,6 +21,7 @@ from .processes import (
     REPO_ROOT,
     StartupError,
     gunicorn_command,
+    lambda_front_command,
     port_in_use,
     spawn,
     start_emulator,
@@ -30,6 +31,7 @@ from .processes import (
 from .resources import EMULATOR_CREDENTIALS, create_resources
 
 LOG_DIR = REPO_ROOT / ".local"
+SERVERS = ("gunicorn", "lambda")
 
 
 def port(raw: str) -> int:
@@ -54,10 +56,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (Make: GUNICORN_WORKERS)")
     parser.add_argument("--threads", type=positive, default=4, help="threads per worker (Make: GUNICORN_THREADS)")
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
+    parser.add_argument(
+        "--backend",
+        choices=SERVERS,
+        default="gunicorn",
+        help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API) (Make: BACKEND)",
+    )
+    parser.add_argument(
+        "--lambda-timeout", type=positive, default=15, help="with --backend lambda: the function's timeout, seconds"
+    )
     args = parser.parse_args(argv)
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
     return args
+
+
+def server_label(backend: str) -> str:
+    return "gunicorn" if backend == "gunicorn" else "Lambda handler behind a local HTTP API"
+
+
+def server_command(args: argparse.Namespace) -> list[str]:
+    if args.backend == "lambda":
+        return lambda_front_command(args.port, args.lambda_timeout)
+    return gunicorn_command(args.port, args.workers, args.threads)
 
 
 def app_environment(args: argparse.Namespace, endpoint_url: str) -> dict[str, str]:
@@ -105,15 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         if stopping.is_set():
             raise StartupError("interrupted")
         print(
-            f"[3/3] starting the app under gunicorn on 127.0.0.1:{args.port} (logs: {_shown(app_log_path)}) ...",
+            f"[3/3] starting the app ({server_label(args.backend)}) on 127.0.0.1:{args.port}"
+            f" (logs: {_shown(app_log_path)}) ...",
             flush=True,
         )
         app = spawn(
-            gunicorn_command(args.port, args.workers, args.threads),
+            server_command(args),
             env=app_environment(args, endpoint_url),
             log=app_log_path.open("ab"),
         )
-        children["the app (gunicorn)"] = app
+        children[f"the app ({server_label(args.backend)})"] = app
         wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60, interrupted=stopping.is_set)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)

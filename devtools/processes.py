@@ -127,6 +127,15 @@ def start_emulator(
     return process
 
 
+def lambda_front_command(port: int, timeout_seconds: float = 15.0) -> list[str]:
+    """The Lambda handler behind a local API Gateway HTTP API (devtools/lambda_front.py)."""
+    return [
+        sys.executable, "-m", "devtools.lambda_front",
+        "--port", str(port),
+        "--timeout", str(timeout_seconds),
+    ]  # fmt: skip
+
+
 def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]:
     return [
         sys.executable,

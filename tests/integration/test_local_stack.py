@@ -172,7 +172,8 @@ def test_make_local_refuses_a_port_in_use_with_the_fix() -> None:
 
 
 @pytest.mark.parametrize(
-    ("argument", "value"), [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0")]
+    ("argument", "value"),
+    [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0"), ("--backend", "nomad")],
 )
 def test_make_local_refuses_a_bad_variable(argument: str, value: str) -> None:
     result = run_local_stack(argument, value)
