@@ -13,17 +13,21 @@ emulator and load, are printed beside them with the targets.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
@@ -40,6 +44,19 @@ BASELINE_FIRST_RESPONSE_MS = (360.0, 510.0)
 TARGET_GET_CPU_MS, TARGET_POST_CPU_MS = BASELINE_GET_CPU_MS / 3, BASELINE_POST_CPU_MS / 3
 TARGET_FIRST_RESPONSE_MS = 0.6 * BASELINE_FIRST_RESPONSE_MS[0]
 
+LAMBDA_COLD_START_SCRIPT = """
+from users_api.lambda_handler import handler
+event = {
+    "version": "2.0", "routeKey": "$default", "rawPath": "/users", "rawQueryString": "",
+    "headers": {"host": "bench.execute-api.us-east-1.amazonaws.com", "x-forwarded-proto": "https"},
+    "requestContext": {"http": {"method": "GET", "path": "/users", "protocol": "HTTP/1.1",
+                                "sourceIp": "127.0.0.1", "userAgent": "bench"},
+                       "requestId": "bench", "stage": "$default"},
+    "isBase64Encoded": False,
+}
+assert handler(event, None)["statusCode"] == 200
+print("answered", flush=True)
+"""
 FIRST_RESPONSE_SCRIPT = """
 from users_api import create_app
 response = create_app().test_client().get("/users")
@@ -139,12 +156,14 @@ def measure_cpu(endpoint_url: str, table: str, bucket: str, requests_per_endpoin
         log.close()
 
 
-def time_to_first_response(env: dict[str, str], runs: int) -> list[float]:
+def time_to_first_response(
+    env: dict[str, str], runs: int, command: list[str] | None = None, cwd: Path = REPO_ROOT
+) -> list[float]:
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-c", FIRST_RESPONSE_SCRIPT], env=env, stdout=subprocess.PIPE, cwd=REPO_ROOT
+            command or [sys.executable, "-c", FIRST_RESPONSE_SCRIPT], env=env, stdout=subprocess.PIPE, cwd=cwd
         )
         assert process.stdout is not None
         line = b""
@@ -172,6 +191,26 @@ def time_to_ready(env: dict[str, str], runs: int) -> list[float]:
     return timings
 
 
+def lambda_package(runtime: str, architecture: str) -> Any:
+    """The deployable package, built exactly as `make package-lambda` builds it."""
+    return importlib.import_module("backends.lambda.package").build(
+        runtime, architecture, out_dir=RESULTS.parent / "lambda", log=False
+    )
+
+
+def lambda_cold_start(env: dict[str, str], runs: int) -> list[float]:
+    """A fresh interpreter holding only the package (built for this machine) and the standard library."""
+    packaging = importlib.import_module("backends.lambda.package")
+    host = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    built = packaging.build(host, "x86_64", out_dir=RESULTS.parent / "lambda-host", host=True, log=False)
+    task = RESULTS.parent / "lambda-host" / "task"
+    shutil.rmtree(task, ignore_errors=True)
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(task)
+    script = f"import sys; sys.path.insert(0, {str(task)!r})\n{LAMBDA_COLD_START_SCRIPT}"
+    return time_to_first_response(env, runs, [sys.executable, "-I", "-S", "-c", script], cwd=task)
+
+
 def interpreter_start(runs: int) -> list[float]:
     timings = []
     for _ in range(runs):
@@ -191,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint for the CPU figures")
     parser.add_argument("--runs", type=int, default=7, help="fresh processes for each start-up figure")
+    parser.add_argument("--lambda-runtime", default="python3.12", help="runtime of the Lambda package to size")
+    parser.add_argument("--lambda-architecture", default="arm64", help="architecture of the Lambda package to size")
     args = parser.parse_args(argv)
     if args.requests < 10 or args.runs < 1:
         parser.error("--requests must be at least 10 and --runs at least 1")
@@ -212,17 +253,29 @@ def main(argv: list[str] | None = None) -> int:
         print("timing gunicorn from start to /readyz 200 ...", flush=True)
         ready = time_to_ready(env, args.runs)
         bare = interpreter_start(args.runs)
+        print("timing the Lambda handler's cold start (package for this machine, stdlib only) ...", flush=True)
+        cold = lambda_cold_start(env, args.runs)
         print(f"measuring CPU over {args.requests} requests per endpoint (1 worker, 1 thread) ...", flush=True)
         cpu = measure_cpu(endpoint_url, table, bucket, args.requests)
     finally:
         stop(emulator)
+    print(f"building the Lambda package for {args.lambda_runtime}/{args.lambda_architecture} ...", flush=True)
+    package = lambda_package(args.lambda_runtime, args.lambda_architecture)
 
     results = {
         **cpu,
         "first_response_ms": statistics.median(first),
         "ready_ms": statistics.median(ready),
         "interpreter_start_ms": statistics.median(bare),
-        "runs": {"first_response_ms": first, "ready_ms": ready, "interpreter_start_ms": bare},
+        "lambda_cold_start_ms": statistics.median(cold),
+        "lambda_package_bytes": package.size_bytes,
+        "lambda_package_bytecode": package.bytecode,
+        "runs": {
+            "first_response_ms": first,
+            "ready_ms": ready,
+            "interpreter_start_ms": bare,
+            "lambda_cold_start_ms": cold,
+        },
     }
     RESULTS.write_text(json.dumps(results, indent=2))
     low, high = BASELINE_FIRST_RESPONSE_MS
@@ -241,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
         f"target <= {TARGET_FIRST_RESPONSE_MS:.0f}, replaced: {low:.0f}-{high:.0f}"
     )
     print(f"  gunicorn start to /readyz 200:      {spread(ready)}")
+    print(f"  Lambda handler, fresh process to first GET /users event: {spread(cold)}")
+    print(
+        f"  Lambda package {args.lambda_runtime}/{args.lambda_architecture}: {package.size_bytes / 1e6:.1f} MB"
+        f"  (bytecode {'included' if package.bytecode else 'not included: no ' + args.lambda_runtime + ' found'};"
+        f" aim <= 20 MB, untrimmed ~29 MB, direct-upload limit 50 MB)"
+    )
     print(f"  (bare interpreter start:            {spread(bare)})")
     print(f"\nraw figures: {Path(RESULTS).relative_to(REPO_ROOT)}")
     return 0
