@@ -1,0 +1,77 @@
+"""`make address`: the selected stack's url output, else the local address, else a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.processes import REPO_ROOT
+
+
+def fake_pulumi(folder: Path, stack: str | None, outputs: str) -> None:
+    """A `pulumi` on PATH that answers `stack --show-name` and `stack output --json` like the real CLI."""
+    script = folder / "pulumi"
+    show_name = f'echo "{stack}"' if stack else 'echo "error: no stack selected" >&2; exit 255'
+    script.write_text('#!/bin/sh\nif [ "$2" = "--show-name" ]; then ' + show_name + f"; exit 0; fi\necho '{outputs}'\n")
+    script.chmod(0o755)
+
+
+def address(path: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": path}
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.address", *arguments],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_without_pulumi_the_local_address_is_printed(tmp_path: Path) -> None:
+    result = address(str(tmp_path), "--port", "5123")
+
+    assert result.returncode == 0
+    assert result.stdout == "export HOST_ADDRESS=http://127.0.0.1:5123\n"
+    assert "make local" in result.stderr, "nothing listens there: say how to start it"
+
+
+def test_the_selected_stacks_url_output_is_printed(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "dev", '{"url": "https://abc.execute-api.eu-west-1.amazonaws.com", "backend": "lambda"}')
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+
+    assert result.stdout == "export HOST_ADDRESS=https://abc.execute-api.eu-west-1.amazonaws.com\n"
+
+
+def test_with_no_stack_selected_the_local_address_is_printed(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, None, "{}")
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+
+    assert result.stdout == "export HOST_ADDRESS=http://127.0.0.1:5000\n"
+    assert "no Pulumi stack selected" in result.stderr
+
+
+def test_a_stack_without_a_url_yet_says_so(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "dev", '{"backend": "eks"}')
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "has no `url` output yet" in result.stderr
+    assert "a few minutes" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "http", "99999", "５０００"])
+def test_a_bad_port_is_refused(tmp_path: Path, port: str) -> None:
+    result = address(str(tmp_path), "--port", port)
+
+    assert result.returncode == 2
+    assert "is not a TCP port" in result.stderr
