@@ -90,6 +90,10 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda
 	$(BIN)/python -m backends.lambda.package --runtime '$(RUNTIME)' --architecture '$(ARCH)'
 
+.PHONY: schema
+schema: $(STAMP) ## Regenerate provider/schema.json, the component package's schema, from its annotations
+	$(BIN)/python -m backends.package_schema
+
 .PHONY: docker-build
 docker-build: ## Build the app's container image as IMAGE (needs a Docker engine)
 	docker build --tag '$(IMAGE)' app

@@ -1,0 +1,192 @@
+"""FlaskPlatform: the whole platform as one Pulumi component, usable from any Pulumi language.
+
+Pulumi infers the package schema from this module's type annotations and
+docstrings (``pulumi.provider.experimental``): every attribute's docstring
+below becomes the package's documentation. Inputs are plain values, known at
+preview, because they choose what is created. Arguments are checked by the
+same code, with the same messages, as the stack config of this repository's
+own program (``backends/config.py``): the root ``__main__.py`` translates its
+config into these args and uses this component too.
+
+No ``from __future__ import annotations`` here: the schema analyzer reads the
+annotations as live types.
+"""
+
+import enum
+from typing import Any, Required, TypedDict
+
+import pulumi
+
+from backends import load_backend
+from backends.base import AppSpec, Deployment
+from backends.config import parse
+
+TYPE_TOKEN = "flask-platform:index:FlaskPlatform"  # noqa: S105 - a type token, not a secret
+
+
+class BackendName(enum.StrEnum):
+    """Where the app runs."""
+
+    LAMBDA = "lambda"
+    """AWS Lambda behind an API Gateway HTTP API."""
+    EKS = "eks"
+    """EKS with an ALB and a HorizontalPodAutoscaler (planned: choosing it fails with a clear message)."""
+    MINIKUBE = "minikube"
+    """The Helm chart on Minikube with LocalStack (planned: choosing it fails with a clear message)."""
+
+
+class ScalingArgs(TypedDict, total=False):
+    """How the app scales on the Kubernetes backends."""
+
+    min_replicas: int
+    """Fewest app pods the HorizontalPodAutoscaler keeps (1-100, default 2)."""
+    max_replicas: int
+    """Most app pods the HorizontalPodAutoscaler may run (1-500, default 10; not below min_replicas)."""
+    cpu_target_percent: int
+    """Average CPU utilisation the HorizontalPodAutoscaler aims for (10-95, default 70)."""
+
+
+class LambdaArgs(TypedDict, total=False):
+    """The function and its API on the lambda backend."""
+
+    runtime: str
+    """Lambda runtime: python3.11, python3.12 (default) or python3.13; the package is built for it."""
+    architecture: str
+    """arm64 (default) or x86_64; the package's wheels are chosen for it."""
+    memory_mb: int
+    """Memory in MB (128-10240, default 512); CPU grows with it."""
+    timeout_seconds: int
+    """Timeout in seconds (1-29, default 15): API Gateway gives up at 30."""
+    reserved_concurrency: int
+    """Reserved concurrency (0-1000), both a floor and a cap; -1 (default) uses the account's shared pool."""
+    throttle_rate_limit: int
+    """API Gateway steady-state requests per second for the API's routes (default 100)."""
+    throttle_burst_limit: int
+    """API Gateway burst capacity for the API's routes (default 200)."""
+
+
+class FlaskPlatformArgs(TypedDict, total=False):
+    """The platform's settings: the backend, the app's limits, and the settings of each backend."""
+
+    backend: Required[BackendName]
+    """Where the app runs: lambda, eks or minikube."""
+    app_name: str
+    """Prefix of every resource's name: 2-32 lower-case letters, digits and dashes (default users-api)."""
+    max_avatar_bytes: int
+    """Largest avatar accepted, in bytes (default 2097152; at most 4400000 on lambda, whose invoke payload is 6 MB)."""
+    log_level: str
+    """The app's log level: DEBUG, INFO (default), WARNING, ERROR or CRITICAL."""
+    log_retention_days: int
+    """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14)."""
+    deletion_protection: bool
+    """Protect the users table and keep the avatar bucket's objects on destroy (default true)."""
+    scaling: ScalingArgs
+    """Scaling on the Kubernetes backends."""
+    lambda_function: LambdaArgs
+    """The function and its API on the lambda backend."""
+
+
+class FlaskPlatform(pulumi.ComponentResource):
+    """The users API with its DynamoDB table and S3 bucket, deployed by the chosen backend."""
+
+    url: pulumi.Output[str]
+    """The API's base URL: curl it, or give it to the load tests as HOST_ADDRESS."""
+    backend: pulumi.Output[str]
+    """The backend that deployed it."""
+    table_name: pulumi.Output[str]
+    """The users table's name."""
+    bucket_name: pulumi.Output[str]
+    """The avatar bucket's name."""
+    scaling: pulumi.Output[dict[str, Any]]
+    """The scaling policy in force, as the load tests read it (kind, replicas or concurrency, limits)."""
+    extras: pulumi.Output[dict[str, Any]]
+    """The backend's own outputs (on lambda: functionName, apiId, functionLogGroup, packageBytes)."""
+
+    def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
+        factory = load_backend(spec.backend)
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        self.deployment: Deployment = factory(name, spec, pulumi.ResourceOptions(parent=self)).deployment
+        self.url = pulumi.Output.from_input(self.deployment.url)
+        self.backend = pulumi.Output.from_input(self.deployment.backend)
+        self.table_name = pulumi.Output.from_input(self.deployment.table_name)
+        self.bucket_name = pulumi.Output.from_input(self.deployment.bucket_name)
+        self.scaling = pulumi.Output.from_input(self.deployment.scaling).apply(dict)
+        self.extras = pulumi.Output.all(**self.deployment.extras).apply(dict)
+        self.register_outputs(
+            {
+                "url": self.url,
+                "backend": self.backend,
+                "tableName": self.table_name,
+                "bucketName": self.bucket_name,
+                "scaling": self.scaling,
+                "extras": self.extras,
+            }
+        )
+
+
+# args key -> config key, for every plain setting (nested groups flattened)
+_TOP = {
+    "backend": "backend",
+    "app_name": "appName",
+    "max_avatar_bytes": "maxAvatarBytes",
+    "log_level": "logLevel",
+    "log_retention_days": "logRetentionDays",
+    "deletion_protection": "deletionProtection",
+}
+_SCALING = {"min_replicas": "minReplicas", "max_replicas": "maxReplicas", "cpu_target_percent": "cpuTargetPercent"}
+_LAMBDA = {
+    "runtime": "lambdaRuntime",
+    "architecture": "lambdaArchitecture",
+    "memory_mb": "lambdaMemoryMb",
+    "timeout_seconds": "lambdaTimeoutSeconds",
+    "reserved_concurrency": "lambdaReservedConcurrency",
+    "throttle_rate_limit": "apiThrottleRateLimit",
+    "throttle_burst_limit": "apiThrottleBurstLimit",
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, pulumi.Output):
+        raise pulumi.RunError("FlaskPlatform's arguments must be plain values known at preview, not Outputs")
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def config_values(args: FlaskPlatformArgs) -> dict[str, str]:
+    """The component's args as the stack config keys they correspond to (one validation for both paths)."""
+    given: dict[str, Any] = dict(args)
+    values = {key: _text(given[name]) for name, key in _TOP.items() if name in given}
+    for group, keys in (("scaling", _SCALING), ("lambda_function", _LAMBDA)):
+        settings: dict[str, Any] = dict(given.get(group) or {})
+        values |= {key: _text(settings[name]) for name, key in keys.items() if name in settings}
+    return values
+
+
+def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
+    """The args equal to an already validated AppSpec: how the root program passes its config on."""
+    return FlaskPlatformArgs(
+        backend=BackendName(spec.backend) if spec.backend in BackendName._value2member_map_ else spec.backend,  # type: ignore[typeddict-item]
+        app_name=spec.name,
+        max_avatar_bytes=spec.max_avatar_bytes,
+        log_level=spec.log_level,
+        log_retention_days=spec.log_retention_days,
+        deletion_protection=spec.deletion_protection,
+        scaling=ScalingArgs(
+            min_replicas=spec.scaling.min_replicas,
+            max_replicas=spec.scaling.max_replicas,
+            cpu_target_percent=spec.scaling.cpu_target_percent,
+        ),
+        lambda_function=LambdaArgs(
+            runtime=spec.lambda_.runtime,
+            architecture=spec.lambda_.architecture,
+            memory_mb=spec.lambda_.memory_mb,
+            timeout_seconds=spec.lambda_.timeout_seconds,
+            reserved_concurrency=-1 if spec.scaling.reserved_concurrency is None else spec.scaling.reserved_concurrency,
+            throttle_rate_limit=int(spec.lambda_.throttle_rate_limit),
+            throttle_burst_limit=spec.lambda_.throttle_burst_limit,
+        ),
+    )
