@@ -21,6 +21,12 @@ GUNICORN_THREADS ?= 4
 BACKEND ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
 IMAGE ?= flask-platform/users-api:dev
+# make loadtest
+SCENARIO ?= smoke
+TIME_SCALE ?= 1
+TARGET_RPS ?= 0
+PROCESSES ?= 0
+THRESHOLDS ?=
 # make package-lambda
 RUNTIME ?= python3.12
 ARCH ?= arm64
@@ -35,6 +41,8 @@ help: ## Show this list of commands
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
 	@printf '           BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
 	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
+	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
+	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
 
 $(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -86,6 +94,11 @@ integration: $(STAMP) ## Run the integration tests only (real moto server and gu
 bench: $(STAMP) ## Measure CPU per request, time to first response and to ready (printed, never asserted)
 	$(BIN)/python -m devtools.bench
 
+.PHONY: loadtest
+loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
+	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
+	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)')
+
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda
 	$(BIN)/python -m backends.lambda.package --runtime '$(RUNTIME)' --architecture '$(ARCH)'
@@ -109,5 +122,5 @@ docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3
 
 .PHONY: clean
 clean: ## Remove the virtual environment, caches and local logs
-	rm -rf $(VENV) .local .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

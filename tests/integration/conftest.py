@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from devtools.processes import free_port, start_emulator, stop
-from devtools.resources import create_resources, s3_client
+from devtools.resources import s3_client
 from tests.support import REGION, settings
 from users_api import create_app
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The emulator's endpoint URL; one process for the session, a fresh table and bucket per test."""
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
-    port = free_port()
-    process = start_emulator(port, log=log)
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
-    log.close()
-
-
-@pytest.fixture
-def names(moto_server: str) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:12]
-    table, bucket = f"users-{suffix}", f"avatars-{suffix}"
-    create_resources(moto_server, REGION, table, bucket)
-    return table, bucket
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+"""The users API's real traffic: browsing, signing up, viewing avatars.
+
+Request names are grouped per endpoint (``GET /users``, ``POST /user``,
+``GET /users/[email]/avatar``) so statistics and thresholds are per endpoint,
+not per URL. Users created by the run are deleted when it stops.
+
+Run it with a shape: ``locust -f loadtests/locustfile.py,loadtests/shapes/ramp.py``
+(``make loadtest SCENARIO=ramp`` does this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import uuid
+from typing import Any
+
+import requests
+from locust import HttpUser, between, constant_throughput, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner
+from PIL import Image
+
+from loadtests import plugin  # noqa: F401 - registers the thresholds' options and listeners
+
+LIST = "GET /users"
+SIGN_UP = "POST /user"
+AVATAR = "GET /users/[email]/avatar"
+DELETE = "DELETE /users/[email]"
+_created: list[str] = []  # emails this process signed up, deleted at the end
+
+
+def avatar_png() -> bytes:
+    """A small PNG that differs every time (a real image the API re-encodes)."""
+    image = Image.new("RGB", (48, 48), tuple(random.randrange(256) for _ in range(3)))  # noqa: S311
+    image.putpixel((random.randrange(48), random.randrange(48)), (0, 0, 0))  # noqa: S311
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+class ApiUser(HttpUser):
+    abstract = True
+
+    def wait_time(self) -> float:
+        """Closed loop by default; with --target-rps, a fixed arrival rate shared by all users."""
+        options = self.environment.parsed_options
+        target = getattr(options, "target_rps", 0.0) if options else 0.0
+        if target > 0:
+            users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
+            return float(constant_throughput(target / users)(self))
+        return float(between(0.5, 2.0)(self))
+
+    def list_page(self, limit: int) -> list[dict[str, Any]]:
+        with self.client.get(f"/users?limit={limit}", name=LIST, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+                return []
+            page: list[dict[str, Any]] = response.json()
+            self.next_link = response.headers.get("Link")
+            return page
+
+
+class Browser(ApiUser):
+    """Lists users and follows the Link header for a few pages."""
+
+    weight = 3
+    next_link: str | None = None
+
+    @task
+    def browse(self) -> None:
+        self.list_page(50)
+        for _ in range(2):
+            if not self.next_link:
+                break
+            url = self.next_link.split(">", 1)[0].lstrip("<")
+            with self.client.get(url, name=LIST, catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(str(response.status_code))
+                    break
+                self.next_link = response.headers.get("Link")
+
+
+class SignUp(ApiUser):
+    """Registers a new user with a generated avatar each time."""
+
+    weight = 1
+
+    @task
+    def sign_up(self) -> None:
+        email = f"load-{uuid.uuid4().hex}@example.com"
+        with self.client.post(
+            "/user",
+            name=SIGN_UP,
+            data={"name": "Load Test", "email": email},
+            files={"avatar": ("avatar.png", avatar_png(), "image/png")},
+            catch_response=True,
+        ) as response:
+            if response.status_code == 201:
+                _created.append(email)
+            else:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+
+
+class AvatarViewer(ApiUser):
+    """Opens a listed user's avatar: the redirect to a presigned URL (not followed)."""
+
+    weight = 2
+
+    @task
+    def view(self) -> None:
+        users = self.list_page(20)
+        if not users:
+            return
+        email = random.choice(users)["email"]  # noqa: S311
+        with self.client.get(
+            f"/users/{email}/avatar", name=AVATAR, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code == 302:
+                response.success()
+            elif response.status_code != 404:  # deleted meanwhile by another run's cleanup: not an error
+                response.failure(str(response.status_code))
+
+
+@events.test_stop.add_listener
+def _clean_up(environment: Environment, **_: Any) -> None:
+    """Delete the users this process created, outside the statistics."""
+    if isinstance(environment.runner, MasterRunner) or not environment.host:
+        return
+    with requests.Session() as session:
+        while _created:
+            email = _created.pop()
+            with contextlib.suppress(requests.RequestException):  # best effort: the run is over
+                session.delete(f"{environment.host.rstrip('/')}/users/{email}", timeout=10)

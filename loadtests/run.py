@@ -1,0 +1,227 @@
+"""``make loadtest SCENARIO=<name>``: one scenario, headless, with thresholds, scaling checks and a results folder.
+
+The target is ``--host`` (or ``HOST_ADDRESS``); with neither, a local stack is
+started for the run (``--backend lambda`` for the local Lambda front) and
+stopped after it. What the deployment is, and its scaling targets, come from
+``pulumi stack output --json`` (or ``--stack-outputs FILE``): the load tests
+never import the app or the platform.
+
+Exit codes: 0 all thresholds and scaling checks passed, 3 one of them failed,
+2 bad usage, 1 the run itself broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher
+from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES = Path(__file__).resolve().parent / "shapes"
+SCENARIOS = sorted(path.stem for path in SHAPES.glob("*.py") if not path.stem.startswith("_"))
+RESULTS = ROOT / "results"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make loadtest", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)} (Make: SCENARIO)")
+    parser.add_argument("--host", default=os.environ.get("HOST_ADDRESS") or None, help="the API's URL (HOST_ADDRESS)")
+    parser.add_argument(
+        "--backend",
+        choices=("gunicorn", "lambda"),
+        default="gunicorn",
+        help="with no host: which local path to start (Make: BACKEND)",
+    )
+    parser.add_argument("--stack-outputs", type=Path, help="a `pulumi stack output --json` file (default: ask pulumi)")
+    parser.add_argument("--thresholds-file", type=Path, help="thresholds replacing the profile's defaults")
+    parser.add_argument("--threshold", action="append", default=[], help="one threshold, e.g. 'p95<500' (repeatable)")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="stretch (>1) or shrink (<1) the shape")
+    parser.add_argument("--target-rps", type=float, default=0.0, help="fixed arrival rate; 0 keeps a closed loop")
+    parser.add_argument("--processes", type=int, default=0, help="Locust worker processes on this machine (0: one)")
+    parser.add_argument("--scale-out-within", type=float, default=180.0, help="seconds allowed to scale out")
+    parser.add_argument("--allow-throttles", action="store_true", help="Lambda throttles (429) do not fail the run")
+    parser.add_argument("--results", type=Path, default=None, help="results folder (default results/<scenario>-<time>)")
+    args = parser.parse_args(argv)
+    if args.scenario not in SCENARIOS:
+        parser.error(f"unknown scenario {args.scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    if args.time_scale <= 0:
+        parser.error("--time-scale must be greater than 0 (e.g. 0.1 for a tenth of the shape's length)")
+    if args.target_rps < 0 or args.processes < 0:
+        parser.error("--target-rps and --processes cannot be negative")
+    if args.thresholds_file is not None and not args.thresholds_file.is_file():
+        parser.error(f"--thresholds-file {args.thresholds_file} does not exist")
+    for spec in args.threshold:
+        try:
+            parse_threshold(spec)
+        except ThresholdError as exc:
+            parser.error(str(exc))
+    return args
+
+
+def stack_outputs(path: Path | None) -> dict[str, Any]:
+    """The deployment's outputs: from a file, or the selected Pulumi stack; {} when there is none."""
+    if path is not None:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return {}
+    result = subprocess.run(
+        [pulumi, "stack", "output", "--json", "--show-secrets"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else {}
+
+
+def make_watcher(outputs: dict[str, Any], args: argparse.Namespace, results: Path) -> Watcher:
+    backend, scaling = outputs.get("backend"), outputs.get("scaling") or {}
+    if backend in {"eks", "minikube"}:
+        kubeconfig = None
+        if outputs.get("kubeconfig"):
+            kubeconfig = str(results / "kubeconfig")
+            Path(kubeconfig).write_text(
+                json.dumps(outputs["kubeconfig"])
+                if not isinstance(outputs["kubeconfig"], str)
+                else outputs["kubeconfig"]
+            )
+            os.chmod(kubeconfig, 0o600)
+        return HpaWatcher(
+            scaling,
+            outputs.get("releaseName", "users-api"),
+            outputs.get("namespace", "default"),
+            kubeconfig,
+            args.scale_out_within,
+        )
+    if backend == "lambda" and outputs.get("functionName"):
+        import botocore.session  # only a Lambda run needs CloudWatch
+
+        cloudwatch = botocore.session.get_session().create_client("cloudwatch")
+        return LambdaWatcher(scaling, outputs["functionName"], cloudwatch, args.allow_throttles)
+    return Watcher()
+
+
+@contextmanager
+def local_stack(backend: str) -> Iterator[str]:
+    """A local stack for the run: started, waited for, and stopped afterwards."""
+    from devtools.processes import free_port
+
+    command = [
+        sys.executable,
+        "-m",
+        "devtools.local_stack",
+        "--port",
+        str(free_port()),
+        "--emulator-port",
+        str(free_port()),
+        "--backend",
+        backend,
+        "--log-level",
+        "WARNING",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    host = None
+    deadline = time.monotonic() + 120
+    try:
+        while host is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            print(f"  local stack | {line.rstrip()}", flush=True)
+            if line.startswith("export HOST_ADDRESS="):
+                host = line.strip().split("=", 1)[1]
+        if host is None:
+            raise SystemExit("make loadtest: the local stack did not start; see .local/ for its logs")
+        yield host
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def locust_command(args: argparse.Namespace, host: str, profile: str, results: Path) -> list[str]:
+    command = [
+        sys.executable, "-m", "locust",
+        "-f", f"{ROOT / 'loadtests' / 'locustfile.py'},{SHAPES / (args.scenario + '.py')}",
+        "--headless", "--host", host, "--only-summary",
+        "--csv", str(results / "locust"), "--csv-full-history", "--html", str(results / "locust.html"),
+        "--json-file", str(results / "locust"),  # Locust adds .json
+        "--threshold-profile", profile, "--verdict-file", str(results / "verdict.json"),
+        "--time-scale", str(args.time_scale), "--target-rps", str(args.target_rps),
+    ]  # fmt: skip
+    if args.processes:
+        command += ["--processes", str(args.processes)]
+    if args.thresholds_file:
+        command += ["--thresholds-file", str(args.thresholds_file)]
+    for spec in args.threshold:
+        command += ["--threshold", spec]
+    return command
+
+
+def run(args: argparse.Namespace, host: str, outputs: dict[str, Any]) -> int:
+    profile = str(outputs.get("backend") or "local")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    results = args.results or RESULTS / f"{args.scenario}-{stamp}"
+    results.mkdir(parents=True, exist_ok=True)
+    watcher = make_watcher(outputs, args, results)
+    print(f"make loadtest: {args.scenario} against {host} (thresholds: {profile}; results: {results})", flush=True)
+    watcher.start()
+    try:
+        code = subprocess.run(locust_command(args, host, profile, results), cwd=ROOT, check=False).returncode
+    finally:
+        watcher.stop()
+    verdict_file = results / "verdict.json"
+    if not verdict_file.exists():
+        print(f"make loadtest: Locust exited with {code} before writing a verdict", file=sys.stderr)
+        return code or 1
+    verdict = json.loads(verdict_file.read_text())
+    scaling = watcher.evaluate(int(verdict.get("coldStarts", 0)))
+    watcher.write_timeline(results / "scaling_timeline.csv")
+    verdict["scaling"] = {"watcher": watcher.kind, **scaling.as_dict()}
+    verdict["passed"] = bool(verdict["passed"]) and scaling.status != "failed"
+    verdict_file.write_text(json.dumps(verdict, indent=2) + "\n")
+    note = "; ".join(scaling.reasons)
+    print(f"scaling {scaling.status.upper().replace('_', ' ')}{': ' + note if note else ''}")
+    print(f"verdict: {'PASSED' if verdict['passed'] else 'FAILED'}  ({verdict_file})")
+    if code not in (0, EXIT_THRESHOLD_FAILED):
+        return code
+    if scaling.status == NOT_APPLICABLE:
+        return code
+    return 0 if verdict["passed"] else EXIT_THRESHOLD_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.host:
+        return run(args, args.host.rstrip("/"), stack_outputs(args.stack_outputs))
+    with local_stack(args.backend) as host:
+        return run(args, host, {})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Scaling checks against recorded HPA objects and CloudWatch responses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests.scaling import (
+    FAILED,
+    NOT_APPLICABLE,
+    PASSED,
+    HpaWatcher,
+    Watcher,
+    evaluate_hpa,
+    evaluate_lambda,
+    hpa_sample,
+    lambda_series,
+)
+
+RECORDED = Path(__file__).resolve().parent / "recorded"
+SCALING = {"kind": "kubernetes", "minReplicas": 2, "maxReplicas": 6, "cpuTargetPercent": 70}
+
+
+def recorded(name: str) -> Any:
+    return json.loads((RECORDED / name).read_text())
+
+
+def samples(name: str, every_s: float = 15.0) -> list[Any]:
+    return [hpa_sample(item, at_s=i * every_s) for i, item in enumerate(recorded(name))]
+
+
+def test_an_hpa_object_becomes_a_sample() -> None:
+    sample = hpa_sample(recorded("hpa_scales_out.json")[2], at_s=30)
+
+    assert (sample.current_replicas, sample.desired_replicas, sample.cpu_percent) == (2, 3, 88.0)
+    assert (sample.able_to_scale, sample.scaling_limited) == (True, False)
+
+
+def test_an_hpa_without_metrics_yet_has_no_cpu_figure() -> None:
+    assert hpa_sample(recorded("hpa_scales_out.json")[0], at_s=0).cpu_percent is None
+
+
+def test_a_run_that_scales_out_in_time_passes() -> None:
+    result = evaluate_hpa(samples("hpa_scales_out.json"), SCALING, scale_out_within_s=60)
+
+    assert result.status == PASSED, result.reasons
+    assert result.details["peakReplicas"] == 4
+    assert result.details["timeToScaleOutS"] == 15.0
+
+
+def test_a_run_that_scales_out_too_late_fails() -> None:
+    result = evaluate_hpa(samples("hpa_scales_out.json"), SCALING, scale_out_within_s=10)
+
+    assert result.status == FAILED
+    assert "15 s after CPU crossed the target (allowed 10 s)" in result.reasons[0]
+
+
+def test_a_run_that_never_scales_fails() -> None:
+    result = evaluate_hpa(samples("hpa_never_scales.json"), SCALING, scale_out_within_s=180)
+
+    assert result.status == FAILED
+    assert result.reasons == ["replicas never rose above 2 although CPU crossed the 70% target at 15 s"]
+
+
+def test_a_run_that_exceeds_the_maximum_fails() -> None:
+    result = evaluate_hpa(samples("hpa_exceeds_max.json"), SCALING, scale_out_within_s=180)
+
+    assert result.status == FAILED
+    assert "replicas reached 7, above the maximum of 6" in result.reasons
+
+
+def test_a_load_too_light_to_cross_the_target_does_not_pass() -> None:
+    result = evaluate_hpa(samples("hpa_light_load.json"), SCALING, scale_out_within_s=180)
+
+    assert result.status == FAILED
+    assert "never crossed the 70% target" in result.reasons[0]
+
+
+def test_the_watcher_reads_the_hpa_through_kubectl_with_the_stacks_kubeconfig() -> None:
+    objects = iter(recorded("hpa_scales_out.json"))
+    commands: list[list[str]] = []
+
+    def kubectl(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0, json.dumps(next(objects)), "")
+
+    watcher = HpaWatcher(SCALING, "users-api", "users", "/tmp/kubeconfig", 60, run=kubectl)
+    for second in range(0, 90, 15):
+        watcher.sample(second)
+
+    assert commands[0] == [
+        "kubectl",
+        "get",
+        "hpa",
+        "users-api",
+        "--namespace",
+        "users",
+        "--output",
+        "json",
+        "--kubeconfig",
+        "/tmp/kubeconfig",
+    ]
+    assert watcher.evaluate(cold_starts=0).status == PASSED
+    assert [row["current_replicas"] for row in watcher.timeline] == [2, 2, 2, 3, 4, 4]
+
+
+@pytest.mark.parametrize(
+    ("response", "scaling", "allow", "status", "reason"),
+    [
+        ("cloudwatch_healthy.json", {"reservedConcurrency": None}, False, PASSED, None),
+        (
+            "cloudwatch_healthy.json",
+            {"reservedConcurrency": 5},
+            False,
+            FAILED,
+            "concurrency reached 11, above its limit of 5",
+        ),
+        (
+            "cloudwatch_throttled.json",
+            {"reservedConcurrency": 10},
+            False,
+            FAILED,
+            "49 invocations were throttled (429)",
+        ),
+        ("cloudwatch_throttled.json", {"reservedConcurrency": 10}, True, PASSED, None),
+    ],
+)
+def test_lambda_scaling_against_recorded_cloudwatch_metrics(
+    response: str, scaling: dict[str, Any], allow: bool, status: str, reason: str | None
+) -> None:
+    result = evaluate_lambda(lambda_series(recorded(response)), scaling, cold_starts=4, allow_throttles=allow)
+
+    assert result.status == status
+    if reason:
+        assert reason in result.reasons
+    assert result.details["coldStarts"] == 4
+
+
+def test_without_a_cluster_or_a_cloud_scaling_is_not_applicable_never_passed(tmp_path: Path) -> None:
+    watcher = Watcher()
+
+    result = watcher.evaluate(cold_starts=0)
+    watcher.write_timeline(tmp_path / "timeline.csv")
+
+    assert result.status == NOT_APPLICABLE
+    assert (tmp_path / "timeline.csv").read_text().strip() == "at_s"
