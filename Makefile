@@ -27,6 +27,10 @@ TIME_SCALE ?= 1
 TARGET_RPS ?= 0
 PROCESSES ?= 0
 THRESHOLDS ?=
+# make compare / compare-local
+STACKS ?=
+RATE ?= 5
+COST_RPS ?= 50
 # make package-lambda
 RUNTIME ?= python3.12
 ARCH ?= arm64
@@ -43,6 +47,7 @@ help: ## Show this list of commands
 	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
 	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           STACKS=%s RATE=%s COST_RPS=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)'
 
 $(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -98,6 +103,17 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
 	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
 	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)')
+
+.PHONY: compare
+compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; one side-by-side report with costs
+	@[ -n '$(STACKS)' ] || { echo 'make compare: name the stacks, e.g. make compare STACKS="lambda-dev eks-dev"' >&2; exit 2; }
+	$(BIN)/python -m loadtests.compare --stacks $(STACKS) --scenario '$(SCENARIO)' --rate '$(RATE)' \
+	  --time-scale '$(TIME_SCALE)' --cost-rps '$(COST_RPS)'
+
+.PHONY: compare-local
+compare-local: $(STAMP) ## The same comparison for the local container path and the local Lambda path
+	$(BIN)/python -m loadtests.compare --local --scenario '$(SCENARIO)' --rate '$(RATE)' \
+	  --time-scale '$(TIME_SCALE)' --cost-rps '$(COST_RPS)'
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda

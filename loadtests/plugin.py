@@ -54,7 +54,11 @@ def _options(parser: Any) -> None:
     )
     group.add_argument("--verdict-file", default="verdict.json", help="where the verdict is written")
     group.add_argument(
-        "--target-rps", type=float, default=0.0, help="fixed arrival rate (requests/s over all users); 0 = closed loop"
+        "--target-rps",
+        type=float,
+        default=0.0,
+        help="fixed arrival rate of user actions per second over all users (a browse may make 3 requests);"
+        " 0 keeps a closed loop",
     )
     group.add_argument("--time-scale", type=float, default=1.0, help="multiply every load shape's durations")
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .report import write_report
 from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher
 from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
 
@@ -205,9 +206,10 @@ def run(args: argparse.Namespace, host: str, outputs: dict[str, Any]) -> int:
     verdict["scaling"] = {"watcher": watcher.kind, **scaling.as_dict()}
     verdict["passed"] = bool(verdict["passed"]) and scaling.status != "failed"
     verdict_file.write_text(json.dumps(verdict, indent=2) + "\n")
+    report = write_report(results, f"{args.scenario} against {host} ({profile})")
     note = "; ".join(scaling.reasons)
     print(f"scaling {scaling.status.upper().replace('_', ' ')}{': ' + note if note else ''}")
-    print(f"verdict: {'PASSED' if verdict['passed'] else 'FAILED'}  ({verdict_file})")
+    print(f"verdict: {'PASSED' if verdict['passed'] else 'FAILED'}  ({verdict_file}; report: {report})")
     if code not in (0, EXIT_THRESHOLD_FAILED):
         return code
     if scaling.status == NOT_APPLICABLE:

@@ -44,6 +44,7 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
     ("folder", "forbidden"),
     [
         pytest.param("app/users_api", ("pulumi", "pulumi_aws", "backends", "devtools", "loadtests"), id="app"),
+        pytest.param("loadtests", ("users_api", "backends", "pulumi", "pulumi_aws"), id="loadtests"),
         pytest.param("backends", ("users_api", "devtools", "loadtests"), id="platform"),
         pytest.param("devtools", ("pulumi", "pulumi_aws"), id="devtools"),
     ],
