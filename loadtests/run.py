@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .report import write_report
-from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher
+from .report import history, write_report
+from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher, latency_after_scale_out
 from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +184,11 @@ def locust_command(args: argparse.Namespace, host: str, profile: str, results: P
     return command
 
 
+def aggregate_p95_limit(verdict: dict[str, Any]) -> float | None:
+    limits = [t["limit"] for t in verdict.get("thresholds", []) if t["metric"] == "p95" and t["endpoint"] is None]
+    return float(limits[0]) if limits else None
+
+
 def run(args: argparse.Namespace, host: str, outputs: dict[str, Any]) -> int:
     profile = str(outputs.get("backend") or "local")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -201,7 +206,9 @@ def run(args: argparse.Namespace, host: str, outputs: dict[str, Any]) -> int:
         print(f"make loadtest: Locust exited with {code} before writing a verdict", file=sys.stderr)
         return code or 1
     verdict = json.loads(verdict_file.read_text())
-    scaling = watcher.evaluate(int(verdict.get("coldStarts", 0)))
+    scaling = latency_after_scale_out(
+        watcher.evaluate(int(verdict.get("coldStarts", 0))), history(results), aggregate_p95_limit(verdict)
+    )
     watcher.write_timeline(results / "scaling_timeline.csv")
     verdict["scaling"] = {"watcher": watcher.kind, **scaling.as_dict()}
     verdict["passed"] = bool(verdict["passed"]) and scaling.status != "failed"

@@ -102,6 +102,26 @@ def evaluate_hpa(samples: Sequence[HpaSample], scaling: Mapping[str, Any], scale
     return ScalingResult(FAILED if reasons else PASSED, reasons, details)
 
 
+def latency_after_scale_out(
+    result: ScalingResult, history: Sequence[Mapping[str, Any]], p95_limit_ms: float | None
+) -> ScalingResult:
+    """Fail a passed HPA check when the aggregate p95 broke its threshold once the replicas had scaled out.
+
+    ``history`` is Locust's per-second aggregate (``t`` seconds, ``p95`` ms), on
+    the same clock as the watcher (both start with the run).
+    """
+    scaled = result.details.get("scaledOutAtS")
+    if result.status != PASSED or scaled is None or p95_limit_ms is None:
+        return result
+    after = [row["p95"] for row in history if row["t"] >= scaled and row.get("p95") is not None]
+    worst = max(after, default=None)
+    details = {**result.details, "worstP95AfterScaleOutMs": worst}
+    if worst is not None and worst >= p95_limit_ms:
+        reason = f"p95 reached {worst:g} ms after scaling out, over its {p95_limit_ms:g} ms threshold"
+        return ScalingResult(FAILED, [*result.reasons, reason], details)
+    return ScalingResult(result.status, result.reasons, details)
+
+
 # --- Lambda: CloudWatch metrics ----------------------------------------------------------------------
 
 LAMBDA_METRICS = {

@@ -19,6 +19,7 @@ from loadtests.scaling import (
     evaluate_lambda,
     hpa_sample,
     lambda_series,
+    latency_after_scale_out,
 )
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
@@ -148,3 +149,23 @@ def test_without_a_cluster_or_a_cloud_scaling_is_not_applicable_never_passed(tmp
 
     assert result.status == NOT_APPLICABLE
     assert (tmp_path / "timeline.csv").read_text().strip() == "at_s"
+
+
+@pytest.mark.parametrize(
+    ("p95s", "status"),
+    [([400, 300, 200], PASSED), ([400, 300, 650], FAILED)],
+)
+def test_latency_must_hold_once_the_replicas_have_scaled_out(p95s: list[float], status: str) -> None:
+    scaled = evaluate_hpa(samples("hpa_scales_out.json"), SCALING, scale_out_within_s=60)  # out at 45 s
+    history = [{"t": 30.0, "p95": 2000.0}] + [{"t": 45.0 + 15 * i, "p95": p} for i, p in enumerate(p95s)]
+
+    result = latency_after_scale_out(scaled, history, p95_limit_ms=500)
+
+    assert result.status == status
+    assert result.details["worstP95AfterScaleOutMs"] == max(p95s), "the 2000 ms before scaling out does not count"
+
+
+def test_a_failed_or_inapplicable_check_is_left_as_it_is() -> None:
+    never = evaluate_hpa(samples("hpa_never_scales.json"), SCALING, scale_out_within_s=60)
+
+    assert latency_after_scale_out(never, [{"t": 0.0, "p95": 1.0}], 500) is never

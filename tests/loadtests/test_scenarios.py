@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,9 @@ def test_the_smoke_scenario_passes_on_both_local_paths_and_its_verdict_is_true_t
         assert (tmp_path / name).is_file()
 
 
-def test_a_short_ramp_runs_its_steps(tmp_path: Path) -> None:
-    result = loadtest("--scenario", "ramp", "--time-scale", "0.04", "--results", str(tmp_path))
+@pytest.mark.parametrize("backend", ["gunicorn", "lambda"])
+def test_a_short_ramp_runs_its_steps(tmp_path: Path, backend: str) -> None:
+    result = loadtest("--scenario", "ramp", "--backend", backend, "--time-scale", "0.04", "--results", str(tmp_path))
 
     assert result.returncode == 0, result.stdout[-3000:]
     with (tmp_path / "locust_stats_history.csv").open() as handle:
@@ -106,6 +108,24 @@ def test_an_impossible_threshold_fails_with_its_own_exit_code_and_the_run_cleans
     assert impossible["passed"] is False
     assert impossible["observed"] > 0.001
     assert requests.get(f"{own_server}/users", timeout=10).json() == [], "the users it created were deleted"
+
+
+def test_a_breached_threshold_with_abort_stops_the_run_early(tmp_path: Path, own_server: str) -> None:
+    started = time.monotonic()
+    result = loadtest(
+        "--scenario",
+        "steady",
+        "--results",
+        str(tmp_path),
+        "--threshold",
+        "p50<0.001@abort=2",
+        env={"HOST_ADDRESS": own_server},
+    )
+
+    assert result.returncode == EXIT_THRESHOLD_FAILED, result.stdout[-3000:]
+    assert time.monotonic() - started < 120, "steady lasts 5 minutes; the abort cut it short"
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["aborted"].startswith("p50 < 0.001 ms breached")
 
 
 @pytest.mark.parametrize(
