@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 import requests
 
 from devtools.processes import free_port, lambda_front_command, spawn, stop, wait_for_http
-from tests.support import REGION
+from tests.support import app_environment
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +24,7 @@ def start_front(moto_server: str, names: tuple[str, str]) -> Iterator[Start]:
 
     def start(timeout_seconds: float = 15.0) -> str:
         port = free_port()
-        env = {
-            **os.environ,
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": moto_server,
-            "DYNAMODB_TABLE": names[0],
-            "S3_BUCKET": names[1],
-            "LOG_LEVEL": "WARNING",
-            "TRUSTED_PROXIES": "1",
-        }
+        env = app_environment(moto_server, *names, trusted_proxies=1)
         process = spawn(lambda_front_command(port, timeout_seconds), env=env)
         started.append(process)
         wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)

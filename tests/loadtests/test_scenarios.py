@@ -17,7 +17,7 @@ import requests
 
 from devtools.processes import REPO_ROOT, free_port, gunicorn_command, spawn, stop, wait_for_http
 from loadtests.thresholds import EXIT_THRESHOLD_FAILED
-from tests.support import REGION
+from tests.support import app_environment
 
 pytestmark = pytest.mark.integration
 ENDPOINTS = {"GET /users", "POST /user", "GET /users/[email]/avatar"}
@@ -71,16 +71,7 @@ def test_a_short_ramp_runs_its_steps(tmp_path: Path, backend: str) -> None:
 @pytest.fixture
 def own_server(moto_server: str, names: tuple[str, str]) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": moto_server,
-        "DYNAMODB_TABLE": names[0],
-        "S3_BUCKET": names[1],
-        "LOG_LEVEL": "WARNING",
-        "TRUSTED_PROXIES": "0",
-    }
-    server = spawn(gunicorn_command(port, workers=1, threads=4), env=env)
+    server = spawn(gunicorn_command(port, workers=1, threads=4), env=app_environment(moto_server, *names))
     wait_for_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
     yield f"http://127.0.0.1:{port}"
     stop(server)
