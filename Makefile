@@ -31,6 +31,8 @@ THRESHOLDS ?=
 STACKS ?=
 RATE ?= 5
 COST_RPS ?= 50
+# make localdev
+STACK ?= minikube
 # make package-lambda
 RUNTIME ?= python3.12
 ARCH ?= arm64
@@ -114,6 +116,14 @@ compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; o
 compare-local: $(STAMP) ## The same comparison for the local container path and the local Lambda path
 	$(BIN)/python -m loadtests.compare --local --scenario '$(SCENARIO)' --rate '$(RATE)' \
 	  --time-scale '$(TIME_SCALE)' --cost-rps '$(COST_RPS)'
+
+.PHONY: minikube-image
+minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled with IfNotPresent)
+	minikube image build --tag flask-platform/users-api:dev app
+
+.PHONY: localdev
+localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
+	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda

@@ -19,12 +19,9 @@ from .base import BackendFactory
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
 # name -> module holding a ``Backend`` factory
-BUILTIN: dict[str, str] = {"lambda": "backends.lambda"}
+BUILTIN: dict[str, str] = {"lambda": "backends.lambda", "minikube": "backends.minikube"}
 # named in the design, not built yet: a clear answer instead of "unknown"
-PLANNED: dict[str, str] = {
-    "eks": "EKS with an ALB and HPA",
-    "minikube": "the Helm chart on Minikube with LocalStack",
-}
+PLANNED: dict[str, str] = {"eks": "EKS with an ALB and HPA"}
 
 
 class UnknownBackend(pulumi.RunError):

@@ -44,6 +44,17 @@ class LambdaSettings:
 
 
 @dataclass(frozen=True)
+class MinikubeSettings:
+    context: str = "minikube"
+    namespace: str = "users-api"
+    image: str = "flask-platform/users-api:dev"
+    node_port: int = 30080
+    emulator_url: str = "http://localhost:4566"  # as Pulumi on this machine reaches the emulator
+    emulator_url_from_pods: str = "http://host.minikube.internal:4566"  # as the pods reach it
+    minikube_ip: str = ""  # `minikube ip`, set by make localdev; makes the url output
+
+
+@dataclass(frozen=True)
 class AppSpec:
     """What every backend deploys: one app, its settings, its scaling policy, its tags."""
 
@@ -58,6 +69,7 @@ class AppSpec:
     deletion_protection: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
     lambda_: LambdaSettings = field(default_factory=LambdaSettings)
+    minikube: MinikubeSettings = field(default_factory=MinikubeSettings)
 
 
 @dataclass

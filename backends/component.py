@@ -65,6 +65,25 @@ class LambdaArgs(TypedDict, total=False):
     """API Gateway burst capacity for the API's routes (default 200)."""
 
 
+class MinikubeArgs(TypedDict, total=False):
+    """The cluster and the emulator on the minikube backend."""
+
+    context: str
+    """The kube context to deploy to (default minikube)."""
+    namespace: str
+    """The Kubernetes namespace of the release (default users-api)."""
+    image: str
+    """The app image built into Minikube by make minikube-image (default flask-platform/users-api:dev)."""
+    node_port: int
+    """The NodePort the app is reached on (30000-32767, default 30080)."""
+    emulator_url: str
+    """The AWS emulator as Pulumi reaches it (default http://localhost:4566, LocalStack's port)."""
+    emulator_url_from_pods: str
+    """The AWS emulator as the pods reach it (default http://host.minikube.internal:4566)."""
+    minikube_ip: str
+    """The output of `minikube ip`, which makes the url output; make localdev sets it."""
+
+
 class FlaskPlatformArgs(TypedDict, total=False):
     """The platform's settings: the backend, the app's limits, and the settings of each backend."""
 
@@ -84,6 +103,8 @@ class FlaskPlatformArgs(TypedDict, total=False):
     """Scaling on the Kubernetes backends."""
     lambda_function: LambdaArgs
     """The function and its API on the lambda backend."""
+    minikube: MinikubeArgs
+    """The cluster and the emulator on the minikube backend."""
 
 
 class FlaskPlatform(pulumi.ComponentResource):
@@ -100,7 +121,8 @@ class FlaskPlatform(pulumi.ComponentResource):
     scaling: pulumi.Output[dict[str, Any]]
     """The scaling policy in force, as the load tests read it (kind, replicas or concurrency, limits)."""
     extras: pulumi.Output[dict[str, Any]]
-    """The backend's own outputs (on lambda: functionName, apiId, functionLogGroup, packageBytes)."""
+    """The backend's own outputs (lambda: functionName, apiId, functionLogGroup, packageBytes; minikube: namespace,
+    releaseName, nodePort, kubeContext)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
@@ -146,6 +168,17 @@ _LAMBDA = {
 }
 
 
+_MINIKUBE = {
+    "context": "minikubeContext",
+    "namespace": "namespace",
+    "image": "appImage",
+    "node_port": "nodePort",
+    "emulator_url": "emulatorUrl",
+    "emulator_url_from_pods": "emulatorUrlFromPods",
+    "minikube_ip": "minikubeIp",
+}
+
+
 def _text(value: Any) -> str:
     if isinstance(value, pulumi.Output):
         raise pulumi.RunError("FlaskPlatform's arguments must be plain values known at preview, not Outputs")
@@ -160,7 +193,7 @@ def config_values(args: FlaskPlatformArgs) -> dict[str, str]:
     """The component's args as the stack config keys they correspond to (one validation for both paths)."""
     given: dict[str, Any] = dict(args)
     values = {key: _text(given[name]) for name, key in _TOP.items() if name in given}
-    for group, keys in (("scaling", _SCALING), ("lambda_function", _LAMBDA)):
+    for group, keys in (("scaling", _SCALING), ("lambda_function", _LAMBDA), ("minikube", _MINIKUBE)):
         settings: dict[str, Any] = dict(given.get(group) or {})
         values |= {key: _text(settings[name]) for name, key in keys.items() if name in settings}
     return values
@@ -188,5 +221,14 @@ def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
             reserved_concurrency=-1 if spec.scaling.reserved_concurrency is None else spec.scaling.reserved_concurrency,
             throttle_rate_limit=int(spec.lambda_.throttle_rate_limit),
             throttle_burst_limit=spec.lambda_.throttle_burst_limit,
+        ),
+        minikube=MinikubeArgs(
+            context=spec.minikube.context,
+            namespace=spec.minikube.namespace,
+            image=spec.minikube.image,
+            node_port=spec.minikube.node_port,
+            emulator_url=spec.minikube.emulator_url,
+            emulator_url_from_pods=spec.minikube.emulator_url_from_pods,
+            minikube_ip=spec.minikube.minikube_ip,
         ),
     )

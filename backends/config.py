@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import pulumi
 
-from .base import AppSpec, LambdaSettings, ScalingPolicy
+from .base import AppSpec, LambdaSettings, MinikubeSettings, ScalingPolicy
 
 PROJECT = "flask-platform"
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -105,6 +105,23 @@ class _Reader:
         return value
 
 
+def _kubernetes_name(value: str, key: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+        raise ConfigError(
+            f"{key}={value!r} is not a Kubernetes name (lower-case letters, digits, dashes): "
+            f"`pulumi config set {key} users-api`"
+        )
+    return value
+
+
+def _url(value: str, key: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(:[0-9]+)?/?", value):
+        raise ConfigError(
+            f"{key}={value!r} is not an http(s) URL of a host: `pulumi config set {key} http://localhost:4566`"
+        )
+    return value.rstrip("/")
+
+
 def _unreserved_as_none(value: int) -> int | None:
     """-1, as in Lambda's own API, means no reserved concurrency: the account's shared pool."""
     return None if value == -1 else value
@@ -139,6 +156,17 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         throttle_rate_limit=float(read.integer("apiThrottleRateLimit", 100, 1, 10000)),
         throttle_burst_limit=read.integer("apiThrottleBurstLimit", 200, 1, 5000),
     )
+    minikube = MinikubeSettings(
+        context=read.text("minikubeContext", "minikube"),
+        namespace=_kubernetes_name(read.text("namespace", "users-api"), "namespace"),
+        image=read.text("appImage", "flask-platform/users-api:dev"),
+        node_port=read.integer("nodePort", 30080, 30000, 32767),
+        emulator_url=_url(read.text("emulatorUrl", "http://localhost:4566"), "emulatorUrl"),
+        emulator_url_from_pods=_url(
+            read.text("emulatorUrlFromPods", "http://host.minikube.internal:4566"), "emulatorUrlFromPods"
+        ),
+        minikube_ip=read.text("minikubeIp", ""),
+    )
     max_avatar_bytes = read.integer("maxAvatarBytes", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024)
     if backend == "lambda" and max_avatar_bytes > LAMBDA_MAX_AVATAR_BYTES:
         raise ConfigError(
@@ -156,6 +184,7 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         deletion_protection=read.boolean("deletionProtection", True),
         tags={"project": PROJECT, "app": name, "stack": stack, "backend": backend, "managed-by": "pulumi"},
         lambda_=lambda_settings,
+        minikube=minikube,
     )
 
 
@@ -176,6 +205,13 @@ KEYS = (
     "logLevel",
     "logRetentionDays",
     "deletionProtection",
+    "minikubeContext",
+    "namespace",
+    "appImage",
+    "nodePort",
+    "emulatorUrl",
+    "emulatorUrlFromPods",
+    "minikubeIp",
 )
 
 

@@ -36,13 +36,26 @@ def selected_stack_url() -> tuple[str | None, str]:
     )
     if outputs.returncode != 0:
         raise SystemExit(f"make address: `pulumi stack output` failed: {outputs.stderr.strip()}")
-    url = json.loads(outputs.stdout or "{}").get("url")
+    values = json.loads(outputs.stdout or "{}")
+    url = values.get("url")
+    if not url and values.get("backend") == "minikube":
+        url = minikube_url(values)
     if not url:
         raise SystemExit(
             f"make address: stack {stack.stdout.strip()!r} has no `url` output yet: run `pulumi up` "
             "(a load balancer's address can take a few minutes to appear), then try again"
         )
     return str(url), f"stack {stack.stdout.strip()}"
+
+
+def minikube_url(outputs: dict[str, object]) -> str | None:
+    """The Minikube node's IP (asked of minikube itself) and the release's NodePort."""
+    minikube = shutil.which("minikube")
+    node_port = outputs.get("nodePort")
+    if minikube is None or node_port is None:
+        return None
+    ip = subprocess.run([minikube, "ip"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"http://{ip}:{node_port}" if ip else None
 
 
 def main(argv: list[str] | None = None) -> int:

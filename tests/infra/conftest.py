@@ -20,6 +20,7 @@ class Recorded:
     typ: str
     name: str
     inputs: dict[str, Any]
+    provider: str | None = None  # the provider reference (urn::id) managing it, when explicit
 
 
 @dataclass
@@ -29,7 +30,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.provider or None))
         physical = f"{args.name}-1a2b3c"
         state = dict(args.inputs)
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "component"

@@ -75,3 +75,14 @@ def test_a_bad_port_is_refused(tmp_path: Path, port: str) -> None:
 
     assert result.returncode == 2
     assert "is not a TCP port" in result.stderr
+
+
+def test_a_minikube_stack_is_reached_at_the_minikube_ip_and_node_port(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "minikube", '{"url": "", "backend": "minikube", "nodePort": 30080}')
+    minikube = tmp_path / "minikube"
+    minikube.write_text('#!/bin/sh\n[ "$1" = ip ] && echo 192.168.49.2\n')
+    minikube.chmod(0o755)
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+
+    assert result.stdout == "export HOST_ADDRESS=http://192.168.49.2:30080\n"

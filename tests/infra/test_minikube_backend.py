@@ -1,0 +1,110 @@
+"""The minikube backend under Pulumi mocks: the emulator provider, storage through it, the chart's values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from backends.config import ConfigError, parse
+from backends.minikube import CHART, Backend
+from tests.infra.conftest import RecordingMocks
+
+STORAGE_TYPES = {
+    "aws:dynamodb/table:Table",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketPolicy:BucketPolicy",
+}
+
+
+def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
+    spec = parse({"backend": "minikube", **config}, stack="local")
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[None]:
+        backend = Backend("users-api", spec)
+        return pulumi.Output.all(**backend.deployment.outputs()).apply(resolved.update)
+
+    run()
+    return resolved
+
+
+@pytest.fixture
+def outputs(mocks: RecordingMocks) -> dict[str, Any]:
+    return deploy(mocks, minikubeIp="192.168.49.2")
+
+
+def test_the_aws_provider_points_at_the_emulator_with_only_what_it_needs(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    provider = mocks.one("pulumi:providers:aws").inputs
+    endpoints = json.loads(provider["endpoints"])  # provider configuration arrives JSON-encoded
+
+    assert endpoints == [{"dynamodb": "http://localhost:4566", "s3": "http://localhost:4566"}]
+    assert json.loads(provider["s3UsePathStyle"]) is True
+    for flag in (
+        "skipCredentialsValidation",
+        "skipMetadataApiCheck",
+        "skipRequestingAccountId",
+        "skipRegionValidation",
+    ):
+        assert json.loads(provider[flag]) is True
+
+
+def test_the_storage_is_created_through_the_emulator_provider(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    for resource in mocks.resources:
+        if resource.typ in STORAGE_TYPES:
+            assert resource.provider is not None
+            assert "users-api-emulator" in resource.provider, resource.name
+
+
+def test_the_chart_is_released_into_the_configured_context_with_node_port_secret_and_hpa(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    cluster = mocks.one("pulumi:providers:kubernetes").inputs
+    release = mocks.one("kubernetes:helm.sh/v3:Release").inputs
+    values = release["values"]
+
+    assert cluster["context"] == "minikube"
+    assert release["chart"] == str(CHART)
+    assert release["namespace"] == "users-api"
+    assert values["service"] == {"type": "NodePort", "port": 80, "nodePort": 30080}
+    assert values["ingress"] == {"enabled": False}
+    assert values["serviceAccount"]["roleArn"] == ""
+    assert values["image"] == {"repository": "flask-platform/users-api", "tag": "dev", "pullPolicy": "IfNotPresent"}
+    assert values["env"]["AWS_ENDPOINT_URL"] == "http://host.minikube.internal:4566"
+    assert (values["env"]["AWS_ACCESS_KEY_ID"], values["env"]["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
+    assert values["env"]["DYNAMODB_TABLE"] == outputs["tableName"]
+    assert values["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 10, "cpuTargetPercent": 70}
+
+
+def test_the_outputs_fill_the_contract(outputs: dict[str, Any]) -> None:
+    assert outputs["url"] == "http://192.168.49.2:30080"
+    assert outputs["backend"] == "minikube"
+    assert outputs["scaling"]["kind"] == "kubernetes"
+    assert outputs["scaling"]["metricsResolutionSeconds"] == 60
+    assert (outputs["namespace"], outputs["nodePort"]) == ("users-api", 30080)
+
+
+def test_without_the_minikube_ip_the_url_is_left_empty_for_make_address(mocks: RecordingMocks) -> None:
+    assert deploy(mocks)["url"] == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("nodePort", "8080", "is out of range 30000..32767"),
+        ("emulatorUrl", "localhost:4566", "is not an http(s) URL"),
+        ("namespace", "Users_API", "is not a Kubernetes name"),
+    ],
+)
+def test_bad_minikube_settings_are_named(key: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse({"backend": "minikube", key: value})
+
+    assert says in str(failure.value)
+    assert f"pulumi config set {key}" in str(failure.value)
