@@ -40,7 +40,7 @@ ARCH ?= arm64
 .PHONY: help
 help: ## Show this list of commands
 	@awk 'BEGIN {FS = ":.*## "; print "Usage: make <target> [VAR=value ...]\n"} \
-	  /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	  /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@printf '\nVariables: PORT=%s EMULATOR_PORT=%s AWS_REGION=%s DYNAMODB_TABLE=%s S3_BUCKET=%s\n' \
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
@@ -49,7 +49,7 @@ help: ## Show this list of commands
 	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
 	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
-	@printf '           STACKS=%s RATE=%s COST_RPS=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)'
+	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 
 $(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -86,7 +86,7 @@ format: $(STAMP) ## Rewrite the code in the project's style (ruff)
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: lint ## Lint, then run every test (unit and integration)
+test: lint ## Lint, then run every test (unit, integration, infra, chart, load tests)
 	$(BIN)/pytest
 
 .PHONY: unit
