@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
 # make local / make address / make docker-run
 PORT ?= 5000
@@ -51,13 +53,20 @@ help: ## Show this list of commands
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 
-$(STAMP): requirements-dev.txt requirements.txt app/requirements.txt app/pyproject.toml
+$(STAMP): requirements-dev.txt requirements-chart.txt requirements.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "make: Python 3.11 or newer is needed as '$(PYTHON)'; install it or run make PYTHON=python3.12 ..." >&2; exit 1; }
 	@echo "Creating the virtual environment in $(VENV) (first run only; takes a minute) ..."
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-chart.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e app
+	@touch $@
+
+# checkov pins an older boto3 exactly, so it gets a virtual environment of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "Creating checkov's own virtual environment in $(CHECKOV_VENV) (first run only) ..."
+	@[ -x $(CHECKOV_VENV)/bin/python ] || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 .PHONY: venv
@@ -86,8 +95,12 @@ format: $(STAMP) ## Rewrite the code in the project's style (ruff)
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: lint ## Lint, then run every test (unit, integration, infra, chart, load tests)
-	$(BIN)/pytest
+test: lint $(CHECKOV_STAMP) ## Lint, then run every test (unit, integration, infra, chart, load tests)
+	CHECKOV='$(CHECKOV_VENV)/bin/checkov' $(BIN)/pytest
+
+.PHONY: chart
+chart: $(STAMP) $(CHECKOV_STAMP) ## Test the Helm chart only: render, lint, Kubernetes schemas, checkov
+	CHECKOV='$(CHECKOV_VENV)/bin/checkov' $(BIN)/pytest tests/chart
 
 .PHONY: unit
 unit: $(STAMP) ## Run the unit tests only (fast, in-process emulator)
@@ -148,5 +161,5 @@ docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3
 
 .PHONY: clean
 clean: ## Remove the virtual environment, caches and local logs
-	rm -rf $(VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -28,6 +28,7 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
     settings = spec.minikube
     repository, _, tag = settings.image.rpartition(":")
     return {
+        "fullnameOverride": spec.name,  # every object, the HPA included, is named after the release
         "image": {"repository": repository or settings.image, "tag": tag or "dev", "pullPolicy": "IfNotPresent"},
         "env": {
             "AWS_REGION": EMULATOR_REGION,

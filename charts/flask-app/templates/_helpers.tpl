@@ -1,0 +1,198 @@
+{{/*
+The chart name, or nameOverride.
+*/}}
+{{- define "flask-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the release's resources (at most 63 characters: some name fields are DNS labels).
+The release name alone when it already holds the chart name.
+*/}}
+{{- define "flask-app.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "flask-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels every resource carries.
+*/}}
+{{- define "flask-app.labels" -}}
+helm.sh/chart: {{ include "flask-app.chart" . }}
+{{ include "flask-app.selectorLabels" . }}
+{{- with .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels: name and instance only (a Deployment's selector is immutable, so nothing that changes goes here).
+*/}}
+{{- define "flask-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flask-app.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount the pods run as.
+*/}}
+{{- define "flask-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.enabled }}
+{{- default (include "flask-app.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The service-account token is mounted only for IRSA, where the AWS SDK exchanges it for the role's credentials.
+*/}}
+{{- define "flask-app.automountToken" -}}
+{{- if .Values.serviceAccount.roleArn }}true{{ else }}false{{ end }}
+{{- end }}
+
+{{/*
+The image: repository@digest when a digest is given (it wins over the tag), else repository:tag.
+*/}}
+{{- define "flask-app.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "flask-app.string" (default .Chart.AppVersion .Values.image.tag)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+A string or a whole number as a string. Numbers from JSON or a values file are float64 inside Helm, and toString
+would print 1048576 as 1.048576e+06; the schema allows only whole numbers here.
+*/}}
+{{- define "flask-app.string" -}}
+{{- if kindIs "string" . }}{{ . }}{{ else }}{{ int64 . }}{{ end }}
+{{- end }}
+
+{{/*
+The name of the Secret holding the AWS credentials, or "" when there are none (IRSA, or the node's role).
+*/}}
+{{- define "flask-app.secretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else if .Values.env.AWS_ACCESS_KEY_ID }}
+{{- include "flask-app.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The fewest pods that will run: hpa.minReplicas with the HPA, else replicaCount.
+*/}}
+{{- define "flask-app.replicaFloor" -}}
+{{- if .Values.hpa.enabled }}{{ .Values.hpa.minReplicas | int }}{{ else }}{{ .Values.replicaCount | int }}{{ end }}
+{{- end }}
+
+{{/*
+The emulator's TCP port from env.AWS_ENDPOINT_URL (explicit, or 80/443 by scheme), or "" when there is none.
+*/}}
+{{- define "flask-app.endpointPort" -}}
+{{- with .Values.env.AWS_ENDPOINT_URL }}
+{{- $url := urlParse . }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else if eq $url.scheme "https" }}443
+{{- else }}80
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checkov skip annotations, each with its reason, for the findings that are deliberate in this configuration.
+Only the skips that apply to the values given are rendered, so checkov still judges everything else.
+Call with (dict "root" $ "hook" false).
+*/}}
+{{- define "flask-app.checkovSkips" -}}
+{{- $root := .root }}
+{{- $skips := list }}
+{{- if not $root.Values.image.digest }}
+{{- $skips = append $skips "CKV_K8S_43=image.digest is empty: the image is pinned by tag (Minikube loads locally built images that have no registry digest); set image.digest to pin it" }}
+{{- end }}
+{{- if ne $root.Values.image.pullPolicy "Always" }}
+{{- $skips = append $skips "CKV_K8S_15=image.pullPolicy is not Always on purpose: Minikube runs images loaded into the node (Always would fail to pull them) and a digest cannot change under the kubelet" }}
+{{- end }}
+{{- if and (not .hook) (include "flask-app.secretName" $root) }}
+{{- $skips = append $skips "CKV_K8S_35=the app reads configuration from environment variables only (boto3 reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from it); the values come from a Secret by secretKeyRef, never a literal, and are used for an emulator only (EKS uses IRSA)" }}
+{{- end }}
+{{- if and (not .hook) $root.Values.serviceAccount.roleArn }}
+{{- $skips = append $skips "CKV_K8S_38=serviceAccount.roleArn is set: IRSA needs the service-account token, which the AWS SDK exchanges for the role's credentials" }}
+{{- end }}
+{{- if not $root.Values.networkPolicy.enabled }}
+{{- $skips = append $skips "CKV2_K8S_6=networkPolicy.enabled is false: NetworkPolicy needs a CNI that enforces it (Minikube's default does not); enable it where the CNI does (EKS VPC CNI with network policy, Calico, Cilium)" }}
+{{- end }}
+{{- if .hook }}
+{{- $skips = append $skips "CKV_K8S_8=a helm test Pod makes one request and exits: there is nothing to keep alive" }}
+{{- $skips = append $skips "CKV_K8S_9=a helm test Pod makes one request and exits: no Service routes to it" }}
+{{- end }}
+{{- range $i, $skip := $skips }}
+checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod and container security settings for the Pod Security Standard "restricted" (shared by the app and the test hook).
+*/}}
+{{- define "flask-app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "flask-app.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+privileged: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Checks that values.schema.json cannot express. Each failure names the value and the fix.
+*/}}
+{{- define "flask-app.validate" -}}
+{{- if and .Values.hpa.enabled (gt (int .Values.hpa.minReplicas) (int .Values.hpa.maxReplicas)) }}
+{{- fail (printf "hpa.minReplicas (%d) is greater than hpa.maxReplicas (%d): raise hpa.maxReplicas or lower hpa.minReplicas" (int .Values.hpa.minReplicas) (int .Values.hpa.maxReplicas)) }}
+{{- end }}
+{{- $floor := include "flask-app.replicaFloor" . | int }}
+{{- if and .Values.pdb.enabled (gt $floor 1) (ge (int .Values.pdb.minAvailable) $floor) }}
+{{- fail (printf "pdb.minAvailable (%d) must be below the replica floor (%d, hpa.minReplicas or replicaCount), or no pod could ever be evicted and node drains would hang: lower pdb.minAvailable" (int .Values.pdb.minAvailable) $floor) }}
+{{- end }}
+{{- $drain := add (int .Values.preStopSleepSeconds) 25 }}
+{{- if le (int .Values.terminationGracePeriodSeconds) $drain }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + gunicorn's 25 s graceful drain (%d), or in-flight requests are cut off: raise it" (int .Values.terminationGracePeriodSeconds) $drain) }}
+{{- end }}
+{{- if gt (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 67108864 }}
+{{- fail (printf "env.MAX_AVATAR_BYTES (%v) is above the app's limit of 67108864 (64 MiB): lower it" .Values.env.MAX_AVATAR_BYTES) }}
+{{- end }}
+{{- end }}
