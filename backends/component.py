@@ -32,7 +32,7 @@ class BackendName(enum.StrEnum):
     EKS = "eks"
     """EKS with an ALB and a HorizontalPodAutoscaler (planned: choosing it fails with a clear message)."""
     MINIKUBE = "minikube"
-    """The Helm chart on Minikube with LocalStack (planned: choosing it fails with a clear message)."""
+    """The Helm chart on Minikube, with DynamoDB and S3 in LocalStack or any AWS emulator."""
 
 
 class ScalingArgs(TypedDict, total=False):
@@ -50,7 +50,7 @@ class LambdaArgs(TypedDict, total=False):
     """The function and its API on the lambda backend."""
 
     runtime: str
-    """Lambda runtime: python3.11, python3.12 (default) or python3.13; the package is built for it."""
+    """Lambda runtime: python3.12 (default) or python3.13; the package is built for it."""
     architecture: str
     """arm64 (default) or x86_64; the package's wheels are chosen for it."""
     memory_mb: int
@@ -58,7 +58,7 @@ class LambdaArgs(TypedDict, total=False):
     timeout_seconds: int
     """Timeout in seconds (1-29, default 15): API Gateway gives up at 30."""
     reserved_concurrency: int
-    """Reserved concurrency (0-1000), both a floor and a cap; -1 (default) uses the account's shared pool."""
+    """Reserved concurrency (0-900: AWS keeps 100 unreserved), a floor and a cap; -1 (default): the shared pool."""
     throttle_rate_limit: int
     """API Gateway steady-state requests per second for the API's routes (default 100)."""
     throttle_burst_limit: int

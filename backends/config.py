@@ -23,7 +23,9 @@ from .base import AppSpec, LambdaSettings, MinikubeSettings, ScalingPolicy
 PROJECT = "flask-platform"
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LAMBDA_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+# python3.12+ run on Amazon Linux 2023 (glibc 2.34); python3.11's Amazon Linux 2 (glibc 2.26) cannot load the
+# manylinux_2_28 wheels the pinned Pillow ships.
+LAMBDA_RUNTIMES = ("python3.12", "python3.13")
 LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -141,7 +143,8 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         min_replicas=read.integer("minReplicas", 2, 1, 100),
         max_replicas=read.integer("maxReplicas", 10, 1, 500),
         cpu_target_percent=read.integer("cpuTargetPercent", 70, 10, 95),
-        reserved_concurrency=_unreserved_as_none(read.integer("lambdaReservedConcurrency", -1, -1, 1000)),
+        # AWS keeps 100 of an account's concurrency unreserved: 900 is the most a default account can reserve.
+        reserved_concurrency=_unreserved_as_none(read.integer("lambdaReservedConcurrency", -1, -1, 900)),
     )
     if scaling.min_replicas > scaling.max_replicas:
         raise ConfigError(

@@ -46,15 +46,20 @@ def event_from_request(request: Request, body: bytes) -> dict[str, Any]:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         key = name.lower()
+        if key == "cookie":
+            continue  # API Gateway moves cookies to the event's own list
         headers[key] = f"{headers[key]},{value}" if key in headers else value
     headers.setdefault("x-forwarded-proto", "http")
-    headers.setdefault("x-forwarded-port", str(request.host.rpartition(":")[2] or "80"))
+    headers.setdefault("x-forwarded-port", str(request.environ.get("SERVER_PORT", "80")))
+    # rawPath as sent, still percent-encoded (apig-wsgi decodes it once, as for API Gateway's own events)
+    raw_path = str(request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI") or request.path)
+    raw_path = raw_path.split("?", 1)[0]
     now = time.time()
     encode = bool(body) and not _is_text(request.content_type or "")
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": request.path,
+        "rawPath": raw_path,
         "rawQueryString": request.query_string.decode("latin-1"),
         "headers": headers,
         "requestContext": {
@@ -77,8 +82,9 @@ def event_from_request(request: Request, body: bytes) -> dict[str, Any]:
         },
         "isBase64Encoded": encode,
     }
-    if request.cookies:
-        event["cookies"] = [f"{name}={value}" for name, value in request.cookies.items()]
+    cookie_header = request.headers.get("Cookie")
+    if cookie_header:
+        event["cookies"] = [part.strip() for part in cookie_header.split(";") if part.strip()]
     if body:
         event["body"] = base64.b64encode(body).decode() if encode else body.decode("utf-8", "replace")
     return event

@@ -90,7 +90,7 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
     ):
         call([pulumi, "config", "set", key, value])
     run([pulumi, "up", "--yes"], cwd=REPO_ROOT, check=True)  # its own progress, straight to the terminal
-    print(f"\nexport HOST_ADDRESS=http://{ip}:30080   (or: make address)")
+    print("\nThe app is up: `make address` prints its address (the Minikube IP and the release's NodePort).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,7 @@ def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]
     prices = money["prices"]
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>compare: {scenario}</title>{STYLE}</head><body>"
-        f"<h1>{html.escape(scenario)} at {rate:g} requests/s, side by side</h1>"
+        f"<h1>{html.escape(scenario)} at {rate:g} user actions/s, side by side</h1>"
         "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + body + "</table>"
         f"<h2>Monthly cost ({html.escape(prices['region'])}, prices as of {html.escape(prices['as_of'])})</h2>"
         "<table><tr><th>load</th><th>req/s</th><th>lambda</th><th>EKS cluster</th></tr>"
@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--stacks", nargs="+", help="Pulumi stacks to compare (Make: STACKS)")
     where.add_argument("--local", action="store_true", help="the local container path against the local Lambda path")
     parser.add_argument("--scenario", default="steady", help=f"one of {', '.join(SCENARIOS)} (Make: SCENARIO)")
-    parser.add_argument("--rate", type=float, default=5.0, help="fixed arrival rate, requests/s (Make: RATE)")
+    parser.add_argument(
+        "--rate", type=float, default=5.0, help="fixed arrival rate of user actions per second (Make: RATE)"
+    )
     parser.add_argument("--time-scale", type=float, default=1.0, help="stretch or shrink the shape (Make: TIME_SCALE)")
     parser.add_argument("--cost-rps", type=float, default=50.0, help="a request rate to price (Make: COST_RPS)")
     parser.add_argument("--lambda-memory-mb", type=int, default=512, help="the function's memory, for the price")

@@ -50,7 +50,8 @@ def lambda_monthly(load: Workload, prices: Mapping[str, Any]) -> dict[str, float
 
 def cluster_monthly(load: Workload, prices: Mapping[str, Any], nodes: int | None = None) -> dict[str, float]:
     eks, hours = prices["eks"], float(prices["hours_per_month"])
-    lcus = max(1.0, load.requests_per_second / eks["requests_per_lcu_second"])
+    # An approximation: requests as the LCU dimension that grows (ALB bills LCU-hours used, with no floor).
+    lcus = load.requests_per_second / eks["requests_per_lcu_second"]
     count = eks["nodes"] if nodes is None else nodes
     parts = {
         "control_plane": hours * eks["control_plane_per_hour"],

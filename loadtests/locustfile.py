@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import random
 import uuid
 from typing import Any
@@ -48,7 +49,10 @@ class ApiUser(HttpUser):
         options = self.environment.parsed_options
         target = getattr(options, "target_rps", 0.0) if options else 0.0
         if target > 0:
-            users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
+            # Each process sees only its own users: with --processes N, N workers share the rate.
+            requested = int(getattr(options, "processes", 0) or 0)
+            processes = (os.cpu_count() or 1) if requested == -1 else max(1, requested)
+            users = max(1, self.environment.runner.user_count if self.environment.runner else 1) * processes
             return float(constant_throughput(target / users)(self))
         return float(between(0.5, 2.0)(self))
 
@@ -123,9 +127,9 @@ class AvatarViewer(ApiUser):
                 response.failure(str(response.status_code))
 
 
-@events.test_stop.add_listener
+@events.quitting.add_listener
 def _clean_up(environment: Environment, **_: Any) -> None:
-    """Delete the users this process created, outside the statistics."""
+    """Delete the users this process created, outside the statistics, once its final stats are reported."""
     if isinstance(environment.runner, MasterRunner) or not environment.host:
         return
     with requests.Session() as session:

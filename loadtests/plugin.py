@@ -129,6 +129,7 @@ def _judge(environment: Environment, **_: Any) -> None:
         environment.runner.quit()  # stop the users first: no request may land after the verdict is taken
     endpoints, aggregate = observed(environment)
     outcomes = evaluate(_state["thresholds"], endpoints, aggregate)
+    exceptions = len(environment.runner.exceptions) if environment.runner is not None else 0
     document = verdict(
         outcomes,
         aborted=_state["aborted"],
@@ -137,11 +138,16 @@ def _judge(environment: Environment, **_: Any) -> None:
         requests=aggregate.requests,
         failures=aggregate.failures,
         coldStarts=_state["cold_starts"],  # counted by this process: in a distributed run, the master sees none
+        exceptions=exceptions,  # Python errors raised in the user classes: a broken locustfile must not pass
     )
+    if exceptions:
+        document["passed"] = False
     write_verdict(Path(environment.parsed_options.verdict_file), document)
     for outcome in outcomes:
         mark = "PASS" if outcome.passed else "FAIL"
         print(f"threshold {mark}  {outcome.threshold}  observed {outcome.observed}  {outcome.note}".rstrip())
     if _state["aborted"]:
         print(f"aborted: {_state['aborted']}")
+    if exceptions:
+        print(f"{exceptions} distinct exceptions were raised in the user classes: see Locust's report")
     environment.process_exit_code = 0 if document["passed"] else EXIT_THRESHOLD_FAILED

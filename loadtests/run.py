@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -110,7 +111,10 @@ def make_watcher(outputs: dict[str, Any], args: argparse.Namespace, results: Pat
     if backend == "lambda" and outputs.get("functionName"):
         import botocore.session  # only a Lambda run needs CloudWatch
 
-        cloudwatch = botocore.session.get_session().create_client("cloudwatch")
+        region = re.search(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", str(outputs.get("url", "")))
+        cloudwatch = botocore.session.get_session().create_client(
+            "cloudwatch", region_name=region.group(1) if region else None
+        )
         return LambdaWatcher(scaling, outputs["functionName"], cloudwatch, args.allow_throttles)
     return Watcher()
 
@@ -227,7 +231,12 @@ def run(args: argparse.Namespace, host: str, outputs: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.host:
-        return run(args, args.host.rstrip("/"), stack_outputs(args.stack_outputs))
+        host = args.host.rstrip("/")
+        outputs = stack_outputs(args.stack_outputs)
+        if outputs and str(outputs.get("url", "")).rstrip("/") != host:
+            print(f"make loadtest: {host} is not the selected stack's url: judged as a plain host", flush=True)
+            outputs = {}
+        return run(args, host, outputs)
     with local_stack(args.backend) as host:
         return run(args, host, {})
 

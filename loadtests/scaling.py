@@ -22,6 +22,7 @@ from typing import Any
 
 PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not_applicable"
 ACCOUNT_CONCURRENCY = 1000  # Lambda's default account concurrency
+HPA_TOLERANCE = 0.10  # the HPA acts only when usage is more than 10 % off its target
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,14 @@ def evaluate_hpa(samples: Sequence[HpaSample], scaling: Mapping[str, Any], scale
     peak = max(sample.current_replicas for sample in samples)
     if peak > maximum:
         reasons.append(f"replicas reached {peak}, above the maximum of {maximum}")
-    crossed = next((s.at_s for s in samples if s.cpu_percent is not None and s.cpu_percent > target), None)
-    scaled = next((s.at_s for s in samples if s.current_replicas > minimum), None)
+    trigger = target * (1 + HPA_TOLERANCE)
+    crossing = next((s for s in samples if s.cpu_percent is not None and s.cpu_percent > trigger), None)
+    crossed = crossing.at_s if crossing else None
+    # A scale-out is a rise above both the minimum and what ran when CPU crossed (not replicas left over).
+    baseline = max(minimum, crossing.current_replicas) if crossing else minimum
+    scaled = next(
+        (s.at_s for s in samples if crossed is not None and s.at_s >= crossed and s.current_replicas > baseline), None
+    )
     details = {
         "peakReplicas": peak,
         "cpuCrossedTargetAtS": crossed,
@@ -87,14 +94,17 @@ def evaluate_hpa(samples: Sequence[HpaSample], scaling: Mapping[str, Any], scale
         "cpuTargetPercent": target,
     }
     if crossed is None:
-        reasons.append(f"CPU never crossed the {target:g}% target: the load was too light to test scaling")
+        reasons.append(
+            f"CPU never crossed the {target:g}% target (by the HPA's 10% tolerance): the load was too light to test"
+            " scaling"
+        )
     elif scaled is None:
         reasons.append(
-            f"replicas never rose above {minimum} although CPU crossed the {target:g}% target at {crossed:g} s"
+            f"replicas never rose above {baseline} although CPU crossed the {target:g}% target at {crossed:g} s"
         )
     elif scaled - crossed > scale_out_within_s:
         reasons.append(
-            f"replicas rose above {minimum} only {scaled - crossed:.0f} s after CPU crossed the target"
+            f"replicas rose above {baseline} only {scaled - crossed:.0f} s after CPU crossed the target"
             f" (allowed {scale_out_within_s:g} s)"
         )
     if scaled is not None and crossed is not None:
@@ -147,6 +157,12 @@ def evaluate_lambda(
     """No throttles (unless allowed), and concurrency within the reserved (or account) limit."""
     reserved = scaling.get("reservedConcurrency")
     limit = int(reserved) if reserved is not None else ACCOUNT_CONCURRENCY
+    if not series.get("concurrency"):
+        return ScalingResult(
+            NOT_APPLICABLE,
+            ["CloudWatch had no ConcurrentExecutions data points for the run yet: nothing to judge"],
+            {"coldStarts": cold_starts},
+        )
     peak = max(series.get("concurrency", {}).values(), default=0.0)
     throttles = sum(series.get("throttles", {}).values())
     errors = sum(series.get("errors", {}).values())
@@ -245,19 +261,36 @@ class HpaWatcher(Watcher):
 
 
 class LambdaWatcher(Watcher):
-    """CloudWatch's Lambda metrics for the function, read once at the end (they arrive a minute late)."""
+    """CloudWatch's Lambda metrics for the function, read at the end (they arrive a minute or more late)."""
 
     kind = "lambda"
 
     def __init__(
-        self, scaling: Mapping[str, Any], function_name: str, cloudwatch: Any, allow_throttles: bool = False
+        self,
+        scaling: Mapping[str, Any],
+        function_name: str,
+        cloudwatch: Any,
+        allow_throttles: bool = False,
+        wait_for_data_s: float = 180.0,
     ) -> None:
         super().__init__(interval_s=3600)
         self.scaling, self.function_name, self.allow_throttles = scaling, function_name, allow_throttles
         self._cloudwatch = cloudwatch
         self._began = datetime.now(UTC)
+        self.wait_for_data_s = wait_for_data_s
 
     def evaluate(self, cold_starts: int) -> ScalingResult:
+        """Polls until CloudWatch has data for the run (or the wait runs out), then judges it."""
+        deadline = time.monotonic() + self.wait_for_data_s
+        series = self._series()
+        while not series.get("concurrency") and time.monotonic() < deadline:
+            time.sleep(20)
+            series = self._series()
+        for key, points in series.items():
+            self.timeline += [{"at": stamp, key: value} for stamp, value in sorted(points.items())]
+        return evaluate_lambda(series, self.scaling, cold_starts, self.allow_throttles)
+
+    def _series(self) -> dict[str, dict[str, float]]:
         queries = [
             {
                 "Id": key,
@@ -279,7 +312,4 @@ class LambdaWatcher(Watcher):
             StartTime=self._began - timedelta(minutes=1),
             EndTime=datetime.now(UTC) + timedelta(minutes=1),
         )
-        series = lambda_series(response)
-        for key, points in series.items():
-            self.timeline += [{"at": stamp, key: value} for stamp, value in sorted(points.items())]
-        return evaluate_lambda(series, self.scaling, cold_starts, self.allow_throttles)
+        return lambda_series(response)

@@ -31,7 +31,7 @@ PLATFORM_TAGS = {
     "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
     "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
 }
-RUNTIMES = ("python3.11", "python3.12", "python3.13")
+RUNTIMES = ("python3.12", "python3.13")  # Amazon Linux 2023: glibc 2.34, so manylinux_2_28 wheels load
 NOT_FOR_LAMBDA = {"gunicorn"}  # the container's server; Lambda serves through apig-wsgi
 BOTOCORE_SERVICES_KEPT = {"dynamodb", "s3"}
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no build time leaks into the hash
@@ -148,7 +148,7 @@ def build(
     log: bool = True,
 ) -> Package:
     """Build ``users-api-<runtime>-<architecture>.zip``; ``host`` builds for this machine's Python instead."""
-    if runtime not in RUNTIMES:
+    if runtime not in RUNTIMES and not host:
         raise ValueError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
     if architecture not in PLATFORM_TAGS:
         raise ValueError(f"architecture {architecture!r} is not one of {', '.join(PLATFORM_TAGS)}")
@@ -174,7 +174,11 @@ def build(
         say(f"precompiling bytecode with {Path(interpreter).name} ...")
         _compile(staging, interpreter)
     else:
-        say(f"no {runtime} interpreter found (set LAMBDA_PYTHON): bytecode left to compile on first import")
+        say(
+            f"no {runtime} interpreter found (set LAMBDA_PYTHON=/path/to/{runtime}): the package ships without .pyc"
+            " files, and since /var/task is read-only every cold start compiles them again; its hash also differs"
+            " from a build with bytecode"
+        )
     destination = out_dir / f"users-api-{label}.zip"
     _zip(staging, destination)
     shutil.rmtree(staging)

@@ -61,7 +61,9 @@ def test_values_are_read_and_converted() -> None:
         ("logLevel", "LOUD", "is not allowed"),
         ("deletionProtection", "maybe", "is not true or false"),
         ("appName", "Users_API", "must be 2-32 lower-case"),
-        ("lambdaReservedConcurrency", "-5", "is out of range -1..1000"),
+        ("lambdaReservedConcurrency", "-5", "is out of range -1..900"),
+        ("lambdaReservedConcurrency", "1000", "is out of range -1..900"),
+        ("lambdaRuntime", "python3.11", "is not allowed"),
     ],
 )
 def test_a_bad_value_names_its_key_and_the_fix(key: str, value: str, says: str) -> None:

@@ -26,19 +26,21 @@ def test_x86_compute_costs_more_per_gb_second() -> None:
     assert lambda_monthly(Workload(10, 50, 512, "x86_64"), PRICES)["compute"] == pytest.approx(10.9500219)
 
 
-def test_the_cluster_costs_the_same_idle_or_busy_until_the_alb_needs_more_lcus() -> None:
-    # 730 h x ($0.10 + 2 x $0.077 + $0.045 + $0.0225 + 1 LCU x $0.008) = 730 x $0.3295 = $240.535
-    assert cluster_monthly(Workload(0), PRICES)["total"] == pytest.approx(240.535)
-    assert cluster_monthly(Workload(500), PRICES)["total"] == pytest.approx(240.535)
-    # 3,000 req/s = 3 LCUs: 2 more x $0.008 x 730 h = $11.68 more
+def test_the_cluster_costs_its_hours_idle_or_busy_plus_the_albs_lcus() -> None:
+    # 730 h x ($0.10 + 2 x $0.077 + $0.045 + $0.0225) = 730 x $0.3215 = $234.695, busy or not
+    assert cluster_monthly(Workload(0), PRICES)["total"] == pytest.approx(234.695)
+    # 500 req/s = 0.5 LCU: 0.5 x $0.008 x 730 h = $2.92 more
+    assert cluster_monthly(Workload(500), PRICES)["total"] == pytest.approx(237.615)
+    # 3,000 req/s = 3 LCUs: 3 x $0.008 x 730 h = $17.52 more
     assert cluster_monthly(Workload(3000), PRICES)["total"] == pytest.approx(252.215)
 
 
 def test_break_even_is_where_lambda_overtakes_the_cluster() -> None:
-    # Lambda costs $4.02960438 a month per req/s at 50 ms and 512 MB: $240.535 / 4.02960438 = 59.69 req/s
+    # Lambda costs $4.02960438 a month per req/s at 50 ms and 512 MB; the cluster $234.695 plus $0.00584 per
+    # req/s (LCUs): equal at 234.695 / (4.02960438 - 0.00584) = 58.327 req/s
     rps = break_even_rps(Workload(1, 50, 512, "arm64"), PRICES)
 
-    assert rps == pytest.approx(59.6919, rel=1e-4)
+    assert rps == pytest.approx(58.3272, rel=1e-4)
 
 
 def test_a_bigger_cluster_moves_the_break_even_up() -> None:

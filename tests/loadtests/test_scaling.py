@@ -169,3 +169,28 @@ def test_a_failed_or_inapplicable_check_is_left_as_it_is() -> None:
     never = evaluate_hpa(samples("hpa_never_scales.json"), SCALING, scale_out_within_s=60)
 
     assert latency_after_scale_out(never, [{"t": 0.0, "p95": 1.0}], 500) is never
+
+
+def test_no_cloudwatch_data_is_not_a_pass() -> None:
+    result = evaluate_lambda({}, {"reservedConcurrency": None}, cold_starts=0, allow_throttles=False)
+
+    assert result.status == NOT_APPLICABLE
+    assert "no ConcurrentExecutions data" in result.reasons[0]
+
+
+def test_replicas_left_over_from_an_earlier_run_are_not_a_scale_out() -> None:
+    leftover = [hpa_sample(item, at_s=i * 15.0) for i, item in enumerate(recorded("hpa_never_scales.json"))]
+    leftover = [type(s)(s.at_s, 4, 4, s.cpu_percent) for s in leftover]  # 4 replicas throughout, min 2
+
+    result = evaluate_hpa(leftover, SCALING, scale_out_within_s=60)
+
+    assert result.status == FAILED
+    assert "replicas never rose above 4" in result.reasons[0]
+
+
+def test_cpu_within_the_hpas_tolerance_does_not_count_as_crossing() -> None:
+    near = [type(s)(s.at_s, 2, 2, 75.0) for s in samples("hpa_light_load.json")]  # 75% vs 70% target: within 10%
+
+    result = evaluate_hpa(near, SCALING, scale_out_within_s=60)
+
+    assert "never crossed the 70% target" in result.reasons[0]
