@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 
-from .processes import REPO_ROOT
+from .processes import REPO_ROOT, parse_port
 
 
 def selected_stack_url() -> tuple[str | None, str]:
@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make address")
     parser.add_argument("--port", default="5000", help="the local stack's port (Make: PORT)")
     args = parser.parse_args(argv)
-    if not (args.port.isascii() and args.port.isdigit()) or not 1 <= int(args.port) <= 65535:
-        print(
-            f"make address: PORT={args.port!r} is not a TCP port: use a whole number from 1 to 65535", file=sys.stderr
-        )
+    try:
+        parse_port(args.port)
+    except ValueError as exc:
+        print(f"make address: PORT={exc}", file=sys.stderr)
         return 2
     url, why = selected_stack_url()
     if url is None:

@@ -16,7 +16,6 @@ import argparse
 import importlib
 import io
 import json
-import os
 import random
 import shutil
 import statistics
@@ -34,7 +33,7 @@ import requests
 from PIL import Image
 
 from .processes import REPO_ROOT, free_port, gunicorn_command, spawn, start_emulator, stop, wait_for_http
-from .resources import EMULATOR_CREDENTIALS, create_resources, dynamodb_client
+from .resources import app_environment, create_resources, dynamodb_client
 
 REGION = "us-east-1"
 RESULTS = REPO_ROOT / ".bench" / "results.json"
@@ -73,20 +72,6 @@ def png_of_about(size: int, seed: int = 1) -> bytes:
     return out.getvalue()
 
 
-def app_env(endpoint_url: str, table: str, bucket: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(EMULATOR_CREDENTIALS)
-    env.update(
-        AWS_REGION=REGION,
-        AWS_ENDPOINT_URL=endpoint_url,
-        DYNAMODB_TABLE=table,
-        S3_BUCKET=bucket,
-        LOG_LEVEL="WARNING",
-        TRUSTED_PROXIES="0",
-    )
-    return env
-
-
 def seed_users(endpoint_url: str, table: str, count: int) -> None:
     dynamodb = dynamodb_client(endpoint_url, REGION)
     for i in range(count):
@@ -122,7 +107,9 @@ def cpu_ms_per_request(root: psutil.Process, count: int, send: Callable[[int], N
 def measure_cpu(endpoint_url: str, table: str, bucket: str, requests_per_endpoint: int) -> dict[str, float]:
     port = free_port()
     log = (RESULTS.parent / "gunicorn.log").open("ab")
-    app = spawn(gunicorn_command(port, workers=1, threads=1), env=app_env(endpoint_url, table, bucket), log=log)
+    app = spawn(
+        gunicorn_command(port, workers=1, threads=1), env=app_environment(endpoint_url, REGION, table, bucket), log=log
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/readyz", app, timeout=60)
@@ -246,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         create_resources(endpoint_url, REGION, table, bucket)
         print("seeding 100 users ...", flush=True)
         seed_users(endpoint_url, table, 100)
-        env = app_env(endpoint_url, table, bucket)
+        env = app_environment(endpoint_url, REGION, table, bucket)
 
         print("timing fresh processes to their first GET /users ...", flush=True)
         first = time_to_first_response(env, args.runs)

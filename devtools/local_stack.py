@@ -9,7 +9,6 @@ child it started.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -22,22 +21,24 @@ from .processes import (
     StartupError,
     gunicorn_command,
     lambda_front_command,
+    parse_port,
     port_in_use,
     spawn,
     start_emulator,
     stop,
     wait_for_http,
 )
-from .resources import EMULATOR_CREDENTIALS, create_resources
+from .resources import app_environment, create_resources
 
 LOG_DIR = REPO_ROOT / ".local"
 SERVERS = ("gunicorn", "lambda")
 
 
 def port(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a TCP port: use a whole number from 1 to 65535")
-    return int(raw)
+    try:
+        return parse_port(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive(raw: str) -> int:
@@ -81,20 +82,6 @@ def server_command(args: argparse.Namespace) -> list[str]:
     return gunicorn_command(args.port, args.workers, args.threads)
 
 
-def app_environment(args: argparse.Namespace, endpoint_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(EMULATOR_CREDENTIALS)
-    env.update(
-        AWS_REGION=args.region,
-        AWS_ENDPOINT_URL=endpoint_url,
-        DYNAMODB_TABLE=args.table,
-        S3_BUCKET=args.bucket,
-        LOG_LEVEL=args.log_level,
-        TRUSTED_PROXIES="0",  # nothing stands in front of the app here
-    )
-    return env
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for name, value in (("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)):
@@ -132,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         app = spawn(
             server_command(args),
-            env=app_environment(args, endpoint_url),
+            env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
             log=app_log_path.open("ab"),
         )
         children[f"the app ({server_label(args.backend)})"] = app

@@ -22,6 +22,13 @@ class StartupError(RuntimeError):
     """A child did not come up; the message says which, and where its log is."""
 
 
+def parse_port(raw: str) -> int:
+    """A TCP port from user input (Make variables), or ValueError saying what one is."""
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"{raw!r} is not a TCP port: use a whole number from 1 to 65535")
+    return int(raw)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

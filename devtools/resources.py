@@ -6,6 +6,7 @@ The deployed table is made by the platform (backends/storage.py): partition key
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,6 +19,23 @@ if TYPE_CHECKING:
 
 USERS_TABLE_KEY = "email"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def app_environment(
+    endpoint_url: str, region: str, table: str, bucket: str, log_level: str = "INFO", trusted_proxies: int = 0
+) -> dict[str, str]:
+    """This process's environment, minus any real AWS settings, plus the app's configuration on the emulator."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(EMULATOR_CREDENTIALS)
+    env.update(
+        AWS_REGION=region,
+        AWS_ENDPOINT_URL=endpoint_url,
+        DYNAMODB_TABLE=table,
+        S3_BUCKET=bucket,
+        LOG_LEVEL=log_level,
+        TRUSTED_PROXIES=str(trusted_proxies),  # 0: nothing stands in front of the app on this machine
+    )
+    return env
 
 
 def _client_options(endpoint_url: str | None, region: str) -> dict[str, Any]:

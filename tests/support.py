@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import random
 from typing import Any
 
@@ -43,19 +42,6 @@ def settings(table: str, bucket: str, endpoint_url: str | None = None, **overrid
     }
     values.update(overrides)
     return Settings(**values)
-
-
-def app_environment(endpoint_url: str, table: str, bucket: str, trusted_proxies: int = 0) -> dict[str, str]:
-    """This process's environment plus the app's configuration against an emulator (for a server process)."""
-    return {
-        **os.environ,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "DYNAMODB_TABLE": table,
-        "S3_BUCKET": bucket,
-        "LOG_LEVEL": "WARNING",
-        "TRUSTED_PROXIES": str(trusted_proxies),
-    }
 
 
 def signup_form(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -51,12 +52,18 @@ class DependencyUnavailable(ApiError):
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
+    """``{"error": {...}}``, plus any ``extra`` top-level members (readiness adds its checks)."""
     body: dict[str, str] = {"code": code, "message": message}
     if field is not None:
         body["field"] = field
-    response = jsonify(error=body)
+    response = jsonify(error=body, **extra)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

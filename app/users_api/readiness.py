@@ -13,7 +13,7 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import AwsClients
-from .store import AVATAR_PREFIX
+from .store import AVATAR_PREFIX, error_code
 
 CACHE_SECONDS = 5.0
 PROBE_KEY = f"{AVATAR_PREFIX}readiness-probe"
@@ -65,7 +65,7 @@ class Readiness:
         try:
             clients.s3.get_object(Bucket=self._bucket, Key=PROBE_KEY)
         except ClientError as exc:
-            return str(exc.response.get("Error", {}).get("Code", "")) in {"NoSuchKey", "AccessDenied"}
+            return error_code(exc) in {"NoSuchKey", "AccessDenied"}
         except BotoCoreError:
             return False
         return True

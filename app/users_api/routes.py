@@ -125,13 +125,13 @@ def readyz() -> Response:
     if all(checks.values()):
         return jsonify(status="ready", checks=_words(checks))
     down = ", ".join(name for name, ok in checks.items() if not ok)
-    response = error_response(
-        503, "not_ready", f"not reachable: {down}", headers={"Retry-After": str(int(CACHE_SECONDS))}
+    return error_response(
+        503,
+        "not_ready",
+        f"not reachable: {down}",
+        headers={"Retry-After": str(int(CACHE_SECONDS))},
+        checks=_words(checks),
     )
-    body = response.get_json()
-    body["checks"] = _words(checks)
-    response.set_data(current_app.json.dumps(body))
-    return response
 
 
 def _words(checks: dict[str, bool]) -> dict[str, str]:

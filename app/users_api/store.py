@@ -63,7 +63,7 @@ class UserNotFound(ApiError):
         super().__init__(404, "user_not_found", "no user is registered with this email")
 
 
-def _error_code(exc: ClientError) -> str:
+def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
@@ -74,7 +74,7 @@ def _calling(dependency: str, operation: str) -> Iterator[None]:
         yield
     except ClientError as exc:
         log.warning(
-            "aws call failed", extra={"dependency": dependency, "operation": operation, "aws_error": _error_code(exc)}
+            "aws call failed", extra={"dependency": dependency, "operation": operation, "aws_error": error_code(exc)}
         )
         raise DependencyUnavailable(dependency) from None
     except BotoCoreError as exc:  # timeouts, dropped connections: the request may have been applied
@@ -185,7 +185,7 @@ class UserStore:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
                 existing: dict[str, Any] = cast(dict[str, Any], exc.response).get("Item", {})
                 if existing.get("avatar_key", {}).get("S") == user.avatar_key:
@@ -231,7 +231,7 @@ class UserStore:
                     ExpressionAttributeValues={":read": {"S": user.avatar_key}},
                 )
             except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
+                if error_code(exc) == "ConditionalCheckFailedException":
                     raise ConcurrentChange() from None
                 raise
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from devtools.processes import free_port, lambda_front_command, spawn, stop, wait_for_http
-from tests.support import app_environment
+from devtools.resources import app_environment
+from tests.support import REGION
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def start_front(moto_server: str, names: tuple[str, str]) -> Iterator[Start]:
 
     def start(timeout_seconds: float = 15.0) -> str:
         port = free_port()
-        env = app_environment(moto_server, *names, trusted_proxies=1)
+        env = app_environment(moto_server, REGION, *names, log_level="WARNING", trusted_proxies=1)
         process = spawn(lambda_front_command(port, timeout_seconds), env=env)
         started.append(process)
         wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)

@@ -16,8 +16,9 @@ import pytest
 import requests
 
 from devtools.processes import REPO_ROOT, free_port, gunicorn_command, spawn, stop, wait_for_http
+from devtools.resources import app_environment
 from loadtests.thresholds import EXIT_THRESHOLD_FAILED
-from tests.support import app_environment
+from tests.support import REGION
 
 pytestmark = pytest.mark.integration
 ENDPOINTS = {"GET /users", "POST /user", "GET /users/[email]/avatar"}
@@ -71,7 +72,10 @@ def test_a_short_ramp_runs_its_steps(tmp_path: Path, backend: str) -> None:
 @pytest.fixture
 def own_server(moto_server: str, names: tuple[str, str]) -> Iterator[str]:
     port = free_port()
-    server = spawn(gunicorn_command(port, workers=1, threads=4), env=app_environment(moto_server, *names))
+    server = spawn(
+        gunicorn_command(port, workers=1, threads=4),
+        env=app_environment(moto_server, REGION, *names, log_level="WARNING"),
+    )
     wait_for_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
     yield f"http://127.0.0.1:{port}"
     stop(server)
