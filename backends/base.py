@@ -55,6 +55,28 @@ class MinikubeSettings:
 
 
 @dataclass(frozen=True)
+class EksSettings:
+    """The network, cluster and nodes of the eks backend (validated in backends/config.py)."""
+
+    cluster_name: str = "users-api"
+    kubernetes_version: str = "1.33"
+    availability_zones: int = 2
+    nat_gateways: str = "single"  # or "onePerAz": one NAT gateway per zone survives a zone's loss
+    vpc_cidr: str = "10.0.0.0/16"
+    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    log_types: tuple[str, ...] = ("api", "audit", "authenticator")
+    instance_types: tuple[str, ...] = ("t3.medium",)
+    node_min: int = 2
+    node_desired: int = 2
+    node_max: int = 5
+    node_disk_gib: int = 20
+    namespace: str = "users-api"
+    image: str = ""  # a prebuilt image reference; empty: build app/Dockerfile and push it to a new ECR repository
+    certificate_arn: str = ""  # an ACM certificate: the ALB then listens on HTTPS too
+    architecture: str = "x86_64"  # of the instance types (all alike): the image and the AMI follow it
+
+
+@dataclass(frozen=True)
 class AppSpec:
     """What every backend deploys: one app, its settings, its scaling policy, its tags."""
 
@@ -70,6 +92,7 @@ class AppSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     lambda_: LambdaSettings = field(default_factory=LambdaSettings)
     minikube: MinikubeSettings = field(default_factory=MinikubeSettings)
+    eks: EksSettings = field(default_factory=EksSettings)
 
 
 @dataclass

@@ -12,13 +12,14 @@ with ``pulumi config set backend lambda``; it is not Pulumi's state
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import pulumi
 
-from .base import AppSpec, LambdaSettings, MinikubeSettings, ScalingPolicy
+from .base import AppSpec, EksSettings, LambdaSettings, MinikubeSettings, ScalingPolicy
 
 PROJECT = "flask-platform"
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -58,6 +59,17 @@ LAMBDA_MAX_AVATAR_BYTES = 4_400_000
 # API Gateway HTTP API waits at most 30 s for its integration; the function must answer before that.
 LAMBDA_MAX_TIMEOUT_SECONDS = 29
 
+# EKS versions this project pins a matching cluster-autoscaler image for (backends/eks/addons.py).
+EKS_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+NAT_GATEWAY_CHOICES = ("single", "onePerAz")
+INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.[a-z0-9]+$")
+# Graviton families: a "g" among the letters after the generation digit (t4g, m7g, c7gn, r6gd, is4gen), and a1.
+GRAVITON_FAMILY = re.compile(r"^(a1|[a-z]+[0-9]+[a-z]*g[a-z]*)$")
+EKS_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+IMAGE_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
+
 T = TypeVar("T")
 
 
@@ -92,6 +104,15 @@ class _Reader:
             raise ConfigError(f"{key}={raw!r} is not true or false: `pulumi config set {key} {str(default).lower()}`")
         return raw.strip().lower() == "true"
 
+    def listing(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list (Pulumi config values are strings); "none" is the empty list."""
+        raw = self._get(key)
+        if raw is None or raw.strip() == "":
+            return default
+        if raw.strip().lower() == "none":
+            return ()
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+
     def choice(self, key: str, default: str, allowed: tuple[T, ...], convert: Callable[[str], T]) -> T:
         raw = self.text(key, default)
         value: T | None
@@ -122,6 +143,109 @@ def _url(value: str, key: str) -> str:
             f"{key}={value!r} is not an http(s) URL of a host: `pulumi config set {key} http://localhost:4566`"
         )
     return value.rstrip("/")
+
+
+def _cidrs(values: tuple[str, ...], key: str, example: str) -> tuple[str, ...]:
+    for value in values:
+        try:
+            ipaddress.IPv4Network(value, strict=True)
+        except ValueError as error:
+            raise ConfigError(
+                f"{key}: {value!r} is not an IPv4 CIDR block ({error}): `pulumi config set {key} {example}`"
+            ) from None
+    return values
+
+
+def _instance_architecture(instance_types: tuple[str, ...]) -> str:
+    """arm64 for Graviton types, x86_64 otherwise; a node group's types must share one (one AMI, one image)."""
+    if not instance_types:
+        raise ConfigError("eksInstanceTypes is empty: `pulumi config set eksInstanceTypes t3.medium`")
+    architectures = set()
+    for instance_type in instance_types:
+        match = INSTANCE_TYPE.match(instance_type)
+        if not match:
+            raise ConfigError(
+                f"eksInstanceTypes: {instance_type!r} is not an EC2 instance type: "
+                "`pulumi config set eksInstanceTypes t3.medium,t3a.medium`"
+            )
+        architectures.add("arm64" if GRAVITON_FAMILY.match(match["family"]) else "x86_64")
+    if len(architectures) > 1:
+        raise ConfigError(
+            f"eksInstanceTypes={','.join(instance_types)} mixes arm64 (Graviton) and x86_64 types; one node group "
+            "runs one AMI and one image: `pulumi config set eksInstanceTypes t3.medium,t3a.medium` (or t4g, m7g, ...)"
+        )
+    return architectures.pop()
+
+
+def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
+    default_cluster = re.sub(r"[^A-Za-z0-9-]", "-", f"{app_name}-{stack}")[:100]
+    cluster_name = read.text("eksClusterName", default_cluster)
+    if not EKS_CLUSTER_NAME.match(cluster_name):
+        raise ConfigError(
+            f"eksClusterName={cluster_name!r} must be 1-100 letters, digits, dashes and underscores, starting with a "
+            f"letter or digit: `pulumi config set eksClusterName {default_cluster}`"
+        )
+    vpc_cidr = _cidrs((read.text("eksVpcCidr", "10.0.0.0/16"),), "eksVpcCidr", "10.0.0.0/16")[0]
+    if not 16 <= ipaddress.IPv4Network(vpc_cidr).prefixlen <= 20:
+        raise ConfigError(
+            f"eksVpcCidr={vpc_cidr} must be a /16 to /20 block: each zone needs a public and a private subnet with "
+            "room for a pod IP per pod: `pulumi config set eksVpcCidr 10.0.0.0/16`"
+        )
+    public_access_cidrs = read.listing("eksPublicAccessCidrs", ("0.0.0.0/0",))
+    if not public_access_cidrs:
+        raise ConfigError(
+            "eksPublicAccessCidrs is empty: list who may reach the cluster's API, e.g. your office's block: "
+            "`pulumi config set eksPublicAccessCidrs 203.0.113.0/24`"
+        )
+    _cidrs(public_access_cidrs, "eksPublicAccessCidrs", "203.0.113.0/24")
+    log_types = read.listing("eksLogTypes", ("api", "audit", "authenticator"))
+    for log_type in log_types:
+        if log_type not in EKS_LOG_TYPES:
+            raise ConfigError(
+                f"eksLogTypes: {log_type!r} is not a control-plane log type: use some of {', '.join(EKS_LOG_TYPES)}, "
+                "or none (`pulumi config set eksLogTypes api,audit,authenticator`)"
+            )
+    instance_types = read.listing("eksInstanceTypes", ("t3.medium",))
+    architecture = _instance_architecture(instance_types)
+    node_min = read.integer("eksNodeMin", 2, 1, 100)
+    node_max = read.integer("eksNodeMax", 5, 1, 450)
+    node_desired = read.integer("eksNodeDesired", node_min, 1, 450)
+    if not node_min <= node_desired <= node_max:
+        raise ConfigError(
+            f"the node group needs eksNodeMin <= eksNodeDesired <= eksNodeMax, got {node_min} <= {node_desired} <= "
+            f"{node_max}: `pulumi config set eksNodeMax {max(node_min, node_desired)}` or lower the others"
+        )
+    image = read.text("eksImage", "")
+    if image and not IMAGE_REFERENCE.match(image):
+        raise ConfigError(
+            f"eksImage={image!r} is not an image reference (registry/repository:tag or @sha256:digest): "
+            "`pulumi config set eksImage 123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api:1.0.0`, "
+            "or `pulumi config rm eksImage` to build app/Dockerfile"
+        )
+    certificate_arn = read.text("eksCertificateArn", "")
+    if certificate_arn and not CERTIFICATE_ARN.match(certificate_arn):
+        raise ConfigError(
+            f"eksCertificateArn={certificate_arn!r} is not an ACM certificate ARN "
+            "(arn:aws:acm:<region>:<account>:certificate/<id>): `pulumi config rm eksCertificateArn` for HTTP only"
+        )
+    return EksSettings(
+        cluster_name=cluster_name,
+        kubernetes_version=read.choice("eksKubernetesVersion", "1.33", EKS_VERSIONS, str),
+        availability_zones=read.integer("eksAvailabilityZones", 2, 2, 6),  # EKS needs subnets in two zones at least
+        nat_gateways=read.choice("eksNatGateways", "single", NAT_GATEWAY_CHOICES, str),
+        vpc_cidr=vpc_cidr,
+        public_access_cidrs=public_access_cidrs,
+        log_types=log_types,
+        instance_types=instance_types,
+        node_min=node_min,
+        node_desired=node_desired,
+        node_max=node_max,
+        node_disk_gib=read.integer("eksNodeDiskGib", 20, 20, 1000),
+        namespace=_kubernetes_name(read.text("namespace", "users-api"), "namespace"),
+        image=image,
+        certificate_arn=certificate_arn,
+        architecture=architecture,
+    )
 
 
 def _unreserved_as_none(value: int) -> int | None:
@@ -188,6 +312,7 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         tags={"project": PROJECT, "app": name, "stack": stack, "backend": backend, "managed-by": "pulumi"},
         lambda_=lambda_settings,
         minikube=minikube,
+        eks=_eks(read, name, stack),
     )
 
 
@@ -215,6 +340,20 @@ KEYS = (
     "emulatorUrl",
     "emulatorUrlFromPods",
     "minikubeIp",
+    "eksClusterName",
+    "eksKubernetesVersion",
+    "eksAvailabilityZones",
+    "eksNatGateways",
+    "eksVpcCidr",
+    "eksPublicAccessCidrs",
+    "eksLogTypes",
+    "eksInstanceTypes",
+    "eksNodeMin",
+    "eksNodeDesired",
+    "eksNodeMax",
+    "eksNodeDiskGib",
+    "eksImage",
+    "eksCertificateArn",
 )
 
 

@@ -15,10 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from backends.base import REPO_ROOT, AppSpec, Deployment
+from backends.base import AppSpec, Deployment
+from backends.kubernetes_app import CHART, app_environment, hpa_values, release_app, scaling_output
 from backends.storage import Storage
 
-CHART = REPO_ROOT / "charts" / "flask-app"
+__all__ = ["CHART", "Backend", "chart_values"]
 EMULATOR_REGION = "us-east-1"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # emulators accept any
 
@@ -31,24 +32,15 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
         "fullnameOverride": spec.name,  # every object, the HPA included, is named after the release
         "image": {"repository": repository or settings.image, "tag": tag or "dev", "pullPolicy": "IfNotPresent"},
         "env": {
-            "AWS_REGION": EMULATOR_REGION,
-            "DYNAMODB_TABLE": table_name,
-            "S3_BUCKET": bucket_name,
+            **app_environment(spec, EMULATOR_REGION, table_name, bucket_name),
             "AWS_ENDPOINT_URL": settings.emulator_url_from_pods,
             **EMULATOR_CREDENTIALS,
-            "LOG_LEVEL": spec.log_level,
-            "MAX_AVATAR_BYTES": str(spec.max_avatar_bytes),
             "TRUSTED_PROXIES": "0",
         },
         "serviceAccount": {"enabled": True, "roleArn": ""},
         "service": {"type": "NodePort", "port": 80, "nodePort": settings.node_port},
         "ingress": {"enabled": False},
-        "hpa": {
-            "enabled": True,
-            "minReplicas": spec.scaling.min_replicas,
-            "maxReplicas": spec.scaling.max_replicas,
-            "cpuTargetPercent": spec.scaling.cpu_target_percent,
-        },
+        "hpa": hpa_values(spec),
     }
 
 
@@ -81,30 +73,14 @@ class Backend(pulumi.ComponentResource):
         values = pulumi.Output.all(storage.table.name, storage.bucket.bucket).apply(
             lambda names: chart_values(spec, names[0], names[1])
         )
-        release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name=name,
-            chart=str(CHART),
-            namespace=settings.namespace,
-            create_namespace=True,
-            values=values,
-            atomic=True,
-            timeout=300,
-            opts=pulumi.ResourceOptions(parent=self, provider=cluster),
-        )
+        release = release_app(name, settings.namespace, values, cluster, parent=self)
         url = f"http://{settings.minikube_ip}:{settings.node_port}" if settings.minikube_ip else ""
         self.deployment = Deployment(
             url=url,
             backend="minikube",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,
-            scaling={
-                "kind": "kubernetes",
-                "minReplicas": spec.scaling.min_replicas,
-                "maxReplicas": spec.scaling.max_replicas,
-                "cpuTargetPercent": spec.scaling.cpu_target_percent,
-                "metricsResolutionSeconds": 60,  # Minikube's metrics-server addon scrapes every 60 s
-            },
+            scaling=scaling_output(spec, metrics_resolution_seconds=60),  # Minikube's metrics-server: every 60 s
             extras={
                 "namespace": settings.namespace,
                 "releaseName": release.name,

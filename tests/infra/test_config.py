@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends.base import AppSpec
+from backends.base import AppSpec, EksSettings
 from backends.config import LAMBDA_MAX_AVATAR_BYTES, ConfigError, parse
 
 
@@ -21,6 +21,7 @@ def test_defaults_need_only_the_backend() -> None:
             "backend": "lambda",
             "managed-by": "pulumi",
         },
+        eks=EksSettings(cluster_name="users-api-dev"),  # the cluster is named after the app and the stack
     )
     assert spec.lambda_.runtime == "python3.12"
     assert spec.lambda_.architecture == "arm64"

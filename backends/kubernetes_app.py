@@ -1,0 +1,73 @@
+"""The app on Kubernetes: the release of charts/flask-app that the eks and minikube backends share.
+
+Each backend decides what differs (image, service type, ingress, IRSA, the
+emulator); the values both need, the HPA, the scaling output and the release
+itself are written once here, so the two clusters run the same chart the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from backends.base import REPO_ROOT, AppSpec
+
+CHART = REPO_ROOT / "charts" / "flask-app"
+RELEASE_TIMEOUT_SECONDS = 600  # image pulls and, on EKS, nodes joining take minutes
+
+
+def app_environment(spec: AppSpec, region: str, table_name: str, bucket_name: str) -> dict[str, str]:
+    """The app's environment variables (the app <-> platform contract), as chart values under ``env``."""
+    return {
+        "AWS_REGION": region,
+        "DYNAMODB_TABLE": table_name,
+        "S3_BUCKET": bucket_name,
+        "LOG_LEVEL": spec.log_level,
+        "MAX_AVATAR_BYTES": str(spec.max_avatar_bytes),
+    }
+
+
+def hpa_values(spec: AppSpec) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "minReplicas": spec.scaling.min_replicas,
+        "maxReplicas": spec.scaling.max_replicas,
+        "cpuTargetPercent": spec.scaling.cpu_target_percent,
+    }
+
+
+def scaling_output(spec: AppSpec, metrics_resolution_seconds: int) -> dict[str, Any]:
+    """The ``scaling`` stack output the load tests check against (never a second copy of these numbers)."""
+    return {
+        "kind": "kubernetes",
+        "minReplicas": spec.scaling.min_replicas,
+        "maxReplicas": spec.scaling.max_replicas,
+        "cpuTargetPercent": spec.scaling.cpu_target_percent,
+        "metricsResolutionSeconds": metrics_resolution_seconds,
+    }
+
+
+def release_app(
+    name: str,
+    namespace: str,
+    values: pulumi.Input[Mapping[str, Any]],
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> k8s.helm.v3.Release:
+    """The chart released as ``name`` (every object named after it: fullnameOverride), atomic: a failed
+    upgrade rolls back instead of leaving a half-updated app."""
+    return k8s.helm.v3.Release(
+        f"{name}-release",
+        name=name,
+        chart=str(CHART),
+        namespace=namespace,
+        create_namespace=True,
+        values=values,
+        atomic=True,
+        timeout=RELEASE_TIMEOUT_SECONDS,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+    )
