@@ -19,9 +19,7 @@ from .base import BackendFactory
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
 # name -> module holding a ``Backend`` factory
-BUILTIN: dict[str, str] = {"lambda": "backends.lambda", "minikube": "backends.minikube"}
-# named in the design, not built yet: a clear answer instead of "unknown"
-PLANNED: dict[str, str] = {"eks": "EKS with an ALB and HPA"}
+BUILTIN: dict[str, str] = {"eks": "backends.eks", "lambda": "backends.lambda", "minikube": "backends.minikube"}
 
 
 class UnknownBackend(pulumi.RunError):
@@ -42,9 +40,4 @@ def load_backend(name: str | None) -> BackendFactory:
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name == name:
             return cast(BackendFactory, entry_point.load())
-    if name in PLANNED:
-        raise UnknownBackend(
-            f"backend {name!r} ({PLANNED[name]}) is planned but not built yet; available now: {known} "
-            "(`pulumi config set backend lambda`)"
-        )
     raise UnknownBackend(f"unknown backend {name!r}: choose one of {known} with `pulumi config set backend <name>`")

@@ -59,7 +59,7 @@ class EksSettings:
     """The network, cluster and nodes of the eks backend (validated in backends/config.py)."""
 
     cluster_name: str = "users-api"
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = "1.35"
     availability_zones: int = 2
     nat_gateways: str = "single"  # or "onePerAz": one NAT gateway per zone survives a zone's loss
     vpc_cidr: str = "10.0.0.0/16"

@@ -30,7 +30,7 @@ class BackendName(enum.StrEnum):
     LAMBDA = "lambda"
     """AWS Lambda behind an API Gateway HTTP API."""
     EKS = "eks"
-    """EKS with an ALB and a HorizontalPodAutoscaler (planned: choosing it fails with a clear message)."""
+    """EKS with an ALB, a HorizontalPodAutoscaler and cluster-autoscaler, in a new VPC."""
     MINIKUBE = "minikube"
     """The Helm chart on Minikube, with DynamoDB and S3 in LocalStack or any AWS emulator."""
 
@@ -84,6 +84,42 @@ class MinikubeArgs(TypedDict, total=False):
     """The output of `minikube ip`, which makes the url output; make localdev sets it."""
 
 
+class EksArgs(TypedDict, total=False):
+    """The network, cluster, nodes and image on the eks backend."""
+
+    cluster_name: str
+    """The EKS cluster's name (default <app_name>-<stack>)."""
+    kubernetes_version: str
+    """Kubernetes version: 1.33, 1.34 or 1.35 (default); cluster-autoscaler's image follows it."""
+    availability_zones: int
+    """Availability zones the VPC spans (2-6, default 2)."""
+    nat_gateways: str
+    """single (default, cheapest) or onePerAz (a zone's loss does not cut the others' egress)."""
+    vpc_cidr: str
+    """The VPC's IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
+    public_access_cidrs: list[str]
+    """IPv4 blocks that may reach the cluster's public API endpoint (default 0.0.0.0/0: restrict it)."""
+    log_types: list[str]
+    """Control-plane logs to CloudWatch: api, audit, authenticator, controllerManager, scheduler (default the first
+    three; an empty list for none)."""
+    instance_types: list[str]
+    """Node instance types, all x86_64 or all Graviton (default t3.medium); the AMI and image follow."""
+    node_min: int
+    """Fewest nodes cluster-autoscaler keeps (1-100, default 2)."""
+    node_desired: int
+    """Nodes at creation (default node_min); afterwards cluster-autoscaler decides."""
+    node_max: int
+    """Most nodes cluster-autoscaler may add (1-450, default 5)."""
+    node_disk_gib: int
+    """Each node's encrypted gp3 root volume in GiB (20-1000, default 20)."""
+    namespace: str
+    """The Kubernetes namespace of the app's release (default users-api)."""
+    image: str
+    """A prebuilt app image (registry/repo:tag or @sha256:digest); empty (default): build app/Dockerfile into ECR."""
+    certificate_arn: str
+    """An ACM certificate ARN: the ALB then serves HTTPS and redirects HTTP to it."""
+
+
 class FlaskPlatformArgs(TypedDict, total=False):
     """The platform's settings: the backend, the app's limits, and the settings of each backend."""
 
@@ -105,6 +141,8 @@ class FlaskPlatformArgs(TypedDict, total=False):
     """The function and its API on the lambda backend."""
     minikube: MinikubeArgs
     """The cluster and the emulator on the minikube backend."""
+    eks: EksArgs
+    """The network, cluster, nodes and image on the eks backend."""
 
 
 class FlaskPlatform(pulumi.ComponentResource):
@@ -122,7 +160,7 @@ class FlaskPlatform(pulumi.ComponentResource):
     """The scaling policy in force, as the load tests read it (kind, replicas or concurrency, limits)."""
     extras: pulumi.Output[dict[str, Any]]
     """The backend's own outputs (lambda: functionName, apiId, functionLogGroup, packageBytes; minikube: namespace,
-    releaseName, nodePort, kubeContext)."""
+    releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
@@ -179,6 +217,27 @@ _MINIKUBE = {
 }
 
 
+_EKS = {
+    "cluster_name": "eksClusterName",
+    "kubernetes_version": "eksKubernetesVersion",
+    "availability_zones": "eksAvailabilityZones",
+    "nat_gateways": "eksNatGateways",
+    "vpc_cidr": "eksVpcCidr",
+    "public_access_cidrs": "eksPublicAccessCidrs",
+    "log_types": "eksLogTypes",
+    "instance_types": "eksInstanceTypes",
+    "node_min": "eksNodeMin",
+    "node_desired": "eksNodeDesired",
+    "node_max": "eksNodeMax",
+    "node_disk_gib": "eksNodeDiskGib",
+    "namespace": "namespace",
+    "image": "eksImage",
+    "certificate_arn": "eksCertificateArn",
+}
+_GROUPS = {"scaling": _SCALING, "lambda_function": _LAMBDA, "minikube": _MINIKUBE, "eks": _EKS}
+_BACKEND_GROUPS = {"lambda": "lambda_function", "minikube": "minikube", "eks": "eks"}
+
+
 def _text(value: Any) -> str:
     if isinstance(value, pulumi.Output):
         raise pulumi.RunError("FlaskPlatform's arguments must be plain values known at preview, not Outputs")
@@ -186,6 +245,8 @@ def _text(value: Any) -> str:
         return str(value.value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(_text(item) for item in value) or "none"  # config's list syntax; "none" is the empty list
     return str(value)
 
 
@@ -193,7 +254,10 @@ def config_values(args: FlaskPlatformArgs) -> dict[str, str]:
     """The component's args as the stack config keys they correspond to (one validation for both paths)."""
     given: dict[str, Any] = dict(args)
     values = {key: _text(given[name]) for name, key in _TOP.items() if name in given}
-    for group, keys in (("scaling", _SCALING), ("lambda_function", _LAMBDA), ("minikube", _MINIKUBE)):
+    # The chosen backend's group last: where two groups map to one key (namespace), the backend's own value wins.
+    chosen = _BACKEND_GROUPS.get(_text(given.get("backend", "")), "")
+    for group in sorted(_GROUPS, key=lambda group: group == chosen):
+        keys = _GROUPS[group]
         settings: dict[str, Any] = dict(given.get(group) or {})
         values |= {key: _text(settings[name]) for name, key in keys.items() if name in settings}
     return values
@@ -230,5 +294,22 @@ def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
             emulator_url=spec.minikube.emulator_url,
             emulator_url_from_pods=spec.minikube.emulator_url_from_pods,
             minikube_ip=spec.minikube.minikube_ip,
+        ),
+        eks=EksArgs(
+            cluster_name=spec.eks.cluster_name,
+            kubernetes_version=spec.eks.kubernetes_version,
+            availability_zones=spec.eks.availability_zones,
+            nat_gateways=spec.eks.nat_gateways,
+            vpc_cidr=spec.eks.vpc_cidr,
+            public_access_cidrs=list(spec.eks.public_access_cidrs),
+            log_types=list(spec.eks.log_types),
+            instance_types=list(spec.eks.instance_types),
+            node_min=spec.eks.node_min,
+            node_desired=spec.eks.node_desired,
+            node_max=spec.eks.node_max,
+            node_disk_gib=spec.eks.node_disk_gib,
+            namespace=spec.eks.namespace,
+            image=spec.eks.image,
+            certificate_arn=spec.eks.certificate_arn,
         ),
     )

@@ -60,14 +60,18 @@ LAMBDA_MAX_AVATAR_BYTES = 4_400_000
 LAMBDA_MAX_TIMEOUT_SECONDS = 29
 
 # EKS versions this project pins a matching cluster-autoscaler image for (backends/eks/addons.py).
-EKS_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
+EKS_VERSIONS = ("1.33", "1.34", "1.35")
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NAT_GATEWAY_CHOICES = ("single", "onePerAz")
 INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.[a-z0-9]+$")
 # Graviton families: a "g" among the letters after the generation digit (t4g, m7g, c7gn, r6gd, is4gen), and a1.
 GRAVITON_FAMILY = re.compile(r"^(a1|[a-z]+[0-9]+[a-z]*g[a-z]*)$")
 EKS_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-IMAGE_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+_IMAGE_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(  # [registry[:port]/]path[:tag][@sha256:digest], as docker reads references
+    rf"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?{_IMAGE_PATH_PART}(?:/{_IMAGE_PATH_PART})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
 
 T = TypeVar("T")
@@ -230,7 +234,7 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
         )
     return EksSettings(
         cluster_name=cluster_name,
-        kubernetes_version=read.choice("eksKubernetesVersion", "1.33", EKS_VERSIONS, str),
+        kubernetes_version=read.choice("eksKubernetesVersion", "1.35", EKS_VERSIONS, str),
         availability_zones=read.integer("eksAvailabilityZones", 2, 2, 6),  # EKS needs subnets in two zones at least
         nat_gateways=read.choice("eksNatGateways", "single", NAT_GATEWAY_CHOICES, str),
         vpc_cidr=vpc_cidr,

@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime.proto import resource_pb2
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+
+
+OIDC_ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+ALB_HOSTNAME = f"k8s-usersapi-usersapi-0123456789-1234567890.{REGION}.elb.amazonaws.com"
+IMAGE_DIGEST = "sha256:" + "ab" * 32
+# What AWS gives the awsx and eks components (one resource each under mocks), as their real outputs are named.
+MULTI_LANGUAGE_COMPONENTS: dict[str, dict[str, Any]] = {
+    "awsx:ec2:Vpc": {
+        "vpcId": "vpc-0a1b2c3d4e5f60718",
+        "publicSubnetIds": ["subnet-0pub1", "subnet-0pub2"],
+        "privateSubnetIds": ["subnet-0priv1", "subnet-0priv2"],
+        "isolatedSubnetIds": [],
+    },
+    "eks:index:Cluster": {
+        "kubeconfigJson": json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "users-api"}]}),
+        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_ISSUER}",
+        "oidcIssuer": OIDC_ISSUER,
+        "clusterSecurityGroupId": "sg-0cluster",
+        "nodeSecurityGroupId": "sg-0nodes",
+    },
+    "eks:index:ManagedNodeGroup": {},
+}
+# Outputs AWS or Kubernetes compute for ordinary resources.
+COMPUTED: dict[str, dict[str, Any]] = {
+    "aws:ecr/repository:Repository": {
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/users-api-app-1a2b3c",
+        "registryId": ACCOUNT,
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": {"latestVersion": 1},
+    "docker-build:index:Image": {"digest": IMAGE_DIGEST},
+    "kubernetes:networking.k8s.io/v1:Ingress": {"status": {"loadBalancer": {"ingress": [{"hostname": ALB_HOSTNAME}]}}},
+}
+CALLS: dict[str, dict[str, Any]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/sre",
+        "id": ACCOUNT,
+        "userId": "AIDAEXAMPLE",
+    },
+    "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+        "userName": "AWS",
+        "password": "not-a-real-token",
+        "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+    },
+}
 
 
 @dataclass
@@ -32,6 +80,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.provider or None))
         physical = f"{args.name}-1a2b3c"
+        if args.typ in MULTI_LANGUAGE_COMPONENTS:  # only their outputs: echoing inputs back crashes the SDK
+            return f"{physical}-id", MULTI_LANGUAGE_COMPONENTS[args.typ]
         state = dict(args.inputs)
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "component"
         state.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}")
@@ -52,13 +102,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["apiEndpoint"] = f"https://api123.execute-api.{REGION}.amazonaws.com"
         if args.typ == "aws:apigatewayv2/stage:Stage":
             state["invokeUrl"] = f"https://api123.execute-api.{REGION}.amazonaws.com/"
-        return f"{physical}-id", state
+        state.update(COMPUTED.get(args.typ, {}))
+        return (args.resource_id or f"{physical}-id"), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return dict(CALLS.get(args.token, {})), []  # no check failures (None is not accepted here)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.typ == typ]
+
+    def one_named(self, typ: str, name: str) -> dict[str, Any]:
+        """The inputs of the resource of this type and logical name, plus its mocked arn."""
+        found = [resource for resource in self.of_type(typ) if resource.name == name]
+        assert len(found) == 1, f"expected one {typ} named {name}, got {[r.name for r in self.of_type(typ)]}"
+        return {"arn": f"arn:aws:{typ.split(':')[1].split('/')[0]}:{REGION}:{ACCOUNT}:{name}-1a2b3c", **found[0].inputs}
 
     def one(self, typ: str) -> Recorded:
         found = self.of_type(typ)
@@ -66,8 +123,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return found[0]
 
 
+class _MonitorWithoutResourceReferences(pulumi.runtime.mocks.MockMonitor):
+    """The SDK's mock monitor, told that it does not take resource references: a resource passed as an input
+    (eks.ManagedNodeGroup's cluster and node_role) is then sent as its ID or URN. With references on, the mock
+    monitor rebuilds such resources on its own thread's event loop, which the program's loop cannot await."""
+
+    def SupportsFeature(self, request: Any) -> Any:
+        if request.id == "resourceReferences":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)  # type: ignore[no-untyped-call]
+
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        info = super().GetDeploymentInfo(request)  # type: ignore[no-untyped-call]
+        info.supportedFeatures.remove(resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES)
+        return info
+
+
 @pytest.fixture
-def mocks() -> RecordingMocks:
+def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
+    monkeypatch.setattr(pulumi.runtime.mocks, "MockMonitor", _MonitorWithoutResourceReferences)
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="flask-platform", stack="test", preview=False)
     return recording

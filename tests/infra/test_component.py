@@ -58,7 +58,7 @@ def test_the_backend_input_is_constrained_to_the_registrys_names() -> None:
     backend_type = schema["types"][component["inputProperties"]["backend"]["$ref"].removeprefix("#/types/")]
 
     assert "backend" in component["requiredInputs"]
-    assert {member["value"] for member in backend_type["enum"]} == set(backends.BUILTIN) | set(backends.PLANNED)
+    assert {member["value"] for member in backend_type["enum"]} == set(backends.BUILTIN)
 
 
 def test_the_outputs_are_the_contracts() -> None:

@@ -12,7 +12,7 @@ import backends
 from backends import ENTRY_POINT_GROUP, UnknownBackend, known_backends, load_backend
 
 
-@pytest.mark.parametrize("name", ["lambda", "minikube"])
+@pytest.mark.parametrize("name", ["eks", "lambda", "minikube"])
 def test_each_built_in_backend_loads_by_name(name: str) -> None:
     factory = load_backend(name)  # `backends.lambda` cannot be imported with an import statement: a keyword
 
@@ -26,7 +26,6 @@ def test_each_built_in_backend_loads_by_name(name: str) -> None:
         pytest.param(None, "no backend is set", id="missing"),
         pytest.param("", "no backend is set", id="empty"),
         pytest.param("heroku", "unknown backend 'heroku'", id="unknown"),
-        pytest.param("eks", "planned but not built yet", id="planned-eks"),
     ],
 )
 def test_a_wrong_backend_fails_with_the_known_names_and_the_command(name: str | None, says: str) -> None:

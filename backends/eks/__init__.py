@@ -1,0 +1,210 @@
+"""The eks backend: a VPC, an EKS cluster with autoscaling nodes, its controllers, and the chart behind an ALB.
+
+Order matters in three places, and the code says it with ``depends_on``:
+the controllers wait for nodes to run on; the app's release waits for the load
+balancer controller (its webhook must answer when the Ingress and Service are
+created, and on destroy the app goes first so the controller can remove the
+ALB before it goes itself, or the ALB is orphaned and blocks the VPC's deletion)
+and for metrics-server (the HPA's metrics).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from backends.base import AppSpec, Deployment
+from backends.config import ConfigError
+from backends.kubernetes_app import app_environment, hpa_values, release_app, scaling_output
+from backends.storage import Storage, app_policy_statements
+
+from . import addons
+from .cluster import create_cluster, create_node_group, node_launch_template, node_role
+from .image import AppImage, build_and_push, prebuilt
+from .irsa import irsa_role
+from .network import create_vpc
+
+__all__ = ["Backend", "alb_url", "aws_region", "chart_values", "release_app"]  # release_app: tests wrap it
+
+HPA_SYNC_SECONDS = 15  # metrics-server's resolution on EKS; the HPA's control loop runs every 15 s too
+
+
+def aws_region() -> str:
+    """The stack's region (``aws:region``, else the AWS SDK's variables): VPC endpoint names need it as text."""
+    region = pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise ConfigError("the eks backend needs a region: `pulumi config set aws:region us-east-1`")
+    return region
+
+
+def chart_values(
+    spec: AppSpec, image: dict[str, str], region: str, table: str, bucket: str, role_arn: str
+) -> dict[str, Any]:
+    """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials."""
+    settings = spec.eks
+    return {
+        "fullnameOverride": spec.name,  # the Ingress, the HPA and the service account are all named after the app
+        "image": {**image, "pullPolicy": "IfNotPresent"},
+        "env": {
+            **app_environment(spec, region, table, bucket),
+            "AWS_ENDPOINT_URL": "",  # real AWS
+            "TRUSTED_PROXIES": "1",  # the ALB is the one proxy in front: its X-Forwarded-* are trusted
+        },
+        "serviceAccount": {"enabled": True, "name": spec.name, "roleArn": role_arn},
+        "service": {"type": "ClusterIP", "port": 80},
+        "ingress": {
+            "enabled": True,
+            "className": "alb",
+            "scheme": "internet-facing",
+            "certificateArn": settings.certificate_arn,
+        },
+        "hpa": hpa_values(spec),
+    }
+
+
+def alb_url(status: Any, https: bool) -> str:
+    """The ALB's URL from the Ingress's status, or "" while the controller has not provisioned it yet."""
+    ingress = ((status or {}).get("load_balancer") or (status or {}).get("loadBalancer") or {}).get("ingress") or []
+    hostname = next((entry.get("hostname") for entry in ingress if entry.get("hostname")), "")
+    return f"{'https' if https else 'http'}://{hostname}" if hostname else ""
+
+
+class Backend(pulumi.ComponentResource):
+    """Network, cluster, nodes, controllers, image and the app, in the order AWS and Kubernetes need them."""
+
+    def __init__(self, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("flask-platform:backends:Eks", name, None, opts)
+        settings = spec.eks
+        region = aws_region()
+        tags = dict(spec.tags)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+
+        vpc = create_vpc(name, settings, region, tags, parent=self)
+        cluster = create_cluster(name, settings, vpc, tags, parent=self)
+        nodes = create_node_group(
+            name,
+            settings,
+            cluster,
+            vpc,
+            node_role(name, partition, tags, parent=self),
+            node_launch_template(name, settings, tags, parent=self),
+            tags,
+            parent=self,
+        )
+        kubernetes = k8s.Provider(
+            f"{name}-kubernetes", kubeconfig=cluster.kubeconfig_json, opts=pulumi.ResourceOptions(parent=self)
+        )
+        storage = Storage(
+            name, tags=tags, deletion_protection=spec.deletion_protection, opts=pulumi.ResourceOptions(parent=self)
+        )
+
+        def role_for(role_name: str, namespace: str, service_account: str, policy: pulumi.Input[Any]) -> aws.iam.Role:
+            return irsa_role(
+                f"{name}-{role_name}",
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                namespace=namespace,
+                service_account=service_account,
+                policy=policy,
+                tags=tags,
+                parent=self,
+            )
+
+        controller_role = role_for(
+            "lb-controller",
+            addons.SYSTEM_NAMESPACE,
+            addons.LOAD_BALANCER_CONTROLLER.service_account,
+            addons.load_balancer_controller_policy(),
+        )
+        autoscaler_role = role_for(
+            "cluster-autoscaler",
+            addons.SYSTEM_NAMESPACE,
+            addons.CLUSTER_AUTOSCALER.service_account,
+            pulumi.Output.all(partition, account_id).apply(
+                lambda found: addons.cluster_autoscaler_policy(settings.cluster_name, found[0], region, found[1])
+            ),
+        )
+        app_role = role_for(
+            "app",
+            settings.namespace,
+            spec.name,  # the chart's service account: serviceAccount.name below
+            pulumi.Output.all(storage.table.arn, storage.bucket.arn).apply(
+                lambda arns: {"Version": "2012-10-17", "Statement": app_policy_statements(arns[0], arns[1])}
+            ),
+        )
+
+        metrics_server = addons.release(
+            name, addons.METRICS_SERVER, addons.metrics_server_values(), kubernetes, self, depends_on=[nodes]
+        )
+        controller = addons.release(
+            name,
+            addons.LOAD_BALANCER_CONTROLLER,
+            pulumi.Output.all(vpc.vpc_id, controller_role.arn).apply(
+                lambda found: addons.load_balancer_controller_values(settings.cluster_name, region, found[0], found[1])
+            ),
+            kubernetes,
+            self,
+            depends_on=[nodes],
+        )
+        addons.release(
+            name,
+            addons.CLUSTER_AUTOSCALER,
+            autoscaler_role.arn.apply(
+                lambda arn: addons.cluster_autoscaler_values(
+                    settings.cluster_name, region, settings.kubernetes_version, arn
+                )
+            ),
+            kubernetes,
+            self,
+            depends_on=[nodes],
+        )
+
+        image: AppImage = (
+            prebuilt(settings.image)
+            if settings.image
+            else build_and_push(name, settings.architecture, spec.deletion_protection, tags, parent=self)
+        )
+        values = pulumi.Output.all(
+            image.repository, image.tag, image.digest, storage.table.name, storage.bucket.bucket, app_role.arn
+        ).apply(
+            lambda found: chart_values(
+                spec,
+                {"repository": found[0], "tag": found[1], "digest": found[2]},
+                region,
+                found[3],
+                found[4],
+                found[5],
+            )
+        )
+        app = release_app(
+            name, settings.namespace, values, kubernetes, parent=self, depends_on=[controller, metrics_server]
+        )
+        # Read back once the release is done (an unknown ID at preview skips the read): the controller writes the
+        # ALB's DNS name into the Ingress's status within seconds; DNS may take a few minutes more to answer.
+        ingress = k8s.networking.v1.Ingress.get(
+            f"{name}-ingress",
+            app.status.apply(lambda _: f"{settings.namespace}/{spec.name}"),
+            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[app]),
+        )
+        https = bool(settings.certificate_arn)
+        self.deployment = Deployment(
+            url=ingress.status.apply(lambda status: alb_url(status, https)),
+            backend="eks",
+            table_name=storage.table.name,
+            bucket_name=storage.bucket.bucket,
+            scaling=scaling_output(spec, metrics_resolution_seconds=HPA_SYNC_SECONDS),
+            extras={
+                "kubeconfig": pulumi.Output.secret(cluster.kubeconfig_json),
+                "clusterName": settings.cluster_name,
+                "namespace": settings.namespace,
+                "releaseName": app.name,
+                "region": region,
+            },
+        )
+        self.register_outputs(self.deployment.outputs())

@@ -1,0 +1,165 @@
+"""The cluster's controllers, each from its official Helm chart at a pinned version, on its own IRSA role.
+
+- AWS Load Balancer Controller: turns the app's Ingress into an ALB. Its IAM
+  policy is the project's own ``docs/install/iam_policy.json`` at the chart's
+  tag, kept beside this file (policies/SOURCE.md says where it came from).
+- cluster-autoscaler: adds nodes when pods are pending and removes idle ones,
+  finding the node group by the cluster's tags; it may only resize groups
+  tagged as this cluster's (``aws:ResourceTag`` condition).
+- metrics-server: the CPU metrics the app's HPA scales on.
+
+Pinned versions: bump a chart, its image and (for the controller) the policy
+file together, and note the source.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+SYSTEM_NAMESPACE = "kube-system"
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    version: str
+    repository: str
+    service_account: str = ""
+
+
+LOAD_BALANCER_CONTROLLER = Chart(
+    name="aws-load-balancer-controller",
+    # chart 1.11.0 = controller v2.11.0, the release the stored official policy grants everything to (SOURCE.md).
+    # Moving to the 3.x line (chart version = controller version) needs that tag's iam_policy.json first.
+    version="1.11.0",
+    repository="https://aws.github.io/eks-charts",
+    service_account="aws-load-balancer-controller",
+)
+CLUSTER_AUTOSCALER = Chart(
+    name="cluster-autoscaler",
+    version="9.54.0",  # appVersion 1.35.0; the image tag below follows the cluster's minor
+    repository="https://kubernetes.github.io/autoscaler",
+    service_account="cluster-autoscaler",
+)
+METRICS_SERVER = Chart(
+    name="metrics-server",
+    version="3.13.0",  # metrics-server v0.8.0
+    repository="https://kubernetes-sigs.github.io/metrics-server/",
+)
+# cluster-autoscaler's minor must match the cluster's (its own compatibility rule); the newest patch of each.
+# Versions from kubernetes/autoscaler's release PRs (1.33: #10030, 1.34: #10029, 1.35: chart 9.54.0's appVersion).
+CLUSTER_AUTOSCALER_IMAGES = {
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.0",
+}
+
+
+def load_balancer_controller_policy() -> dict[str, Any]:
+    """The controller's official IAM policy, as published for the pinned version."""
+    policy: dict[str, Any] = json.loads((POLICY_DIR / "aws-load-balancer-controller.json").read_text())
+    return policy
+
+
+def cluster_autoscaler_policy(cluster_name: str, partition: str, region: str, account_id: str) -> dict[str, Any]:
+    """What cluster-autoscaler needs on AWS (its cloud provider's documented policy), narrowed to this cluster."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ResizeOnlyThisClustersGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+            },
+            {
+                "Sid": "DescribeThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeNodegroup"],
+                "Resource": f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*",
+            },
+            {
+                # Describe calls have no resource-level permissions: AWS accepts only "*" for them.
+                "Sid": "DescribeAutoScalingAndInstanceTypes",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def _service_account(chart: Chart, role_arn: str) -> dict[str, Any]:
+    return {"create": True, "name": chart.service_account, "annotations": {ROLE_ARN_ANNOTATION: role_arn}}
+
+
+def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str, role_arn: str) -> dict[str, Any]:
+    # region and vpcId set explicitly: the pods cannot ask the instance metadata service (hop limit 1).
+    return {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,  # its webhook admits every Service and Ingress: one pod down must not block deploys
+        "serviceAccount": _service_account(LOAD_BALANCER_CONTROLLER, role_arn),
+    }
+
+
+def cluster_autoscaler_values(cluster_name: str, region: str, kubernetes_version: str, role_arn: str) -> dict[str, Any]:
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},  # groups tagged k8s.io/cluster-autoscaler/<name>
+        "image": {"tag": CLUSTER_AUTOSCALER_IMAGES[kubernetes_version]},
+        "rbac": {"serviceAccount": _service_account(CLUSTER_AUTOSCALER, role_arn)},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "skip-nodes-with-system-pods": False,
+            "expander": "least-waste",
+            "scale-down-unneeded-time": "5m",
+        },
+    }
+
+
+def metrics_server_values() -> dict[str, Any]:
+    return {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
+
+
+def release(
+    name: str,
+    chart: Chart,
+    values: pulumi.Input[dict[str, Any]],
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        f"{name}-{chart.name}",
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=SYSTEM_NAMESPACE,
+        values=values,
+        atomic=True,
+        timeout=600,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
+    )

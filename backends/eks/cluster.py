@@ -1,0 +1,138 @@
+"""The cluster and its nodes: pulumi-eks with access entries and OIDC, one managed node group in private subnets.
+
+The node group's desired size belongs to cluster-autoscaler once the cluster
+runs (``ignore_scaling_changes``: Pulumi does not scale it back). Its launch
+template requires IMDSv2 with a hop limit of 1: a pod (one network hop further
+than the node) cannot reach the instance metadata service, so it cannot take
+the node role's credentials; pods get AWS access through IRSA only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_awsx as awsx
+import pulumi_eks as eks
+
+from backends.base import EksSettings
+
+# What a node needs to join the cluster, run the VPC CNI and pull images; nothing the app needs (that is IRSA).
+NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}  # AL2 ends with Kubernetes 1.32
+ROOT_DEVICE = "/dev/xvda"  # the root volume of the EKS-optimised AL2023 AMIs
+
+
+def node_role(
+    name: str, partition: pulumi.Input[str], tags: Mapping[str, str], parent: pulumi.Resource
+) -> aws.iam.Role:
+    role = aws.iam.Role(
+        f"{name}-node-role",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+        description="EKS nodes: join the cluster, run the VPC CNI, pull images",
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for policy in NODE_MANAGED_POLICIES:
+        aws.iam.RolePolicyAttachment(
+            f"{name}-node-{policy}",
+            role=role.name,
+            policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+    return role
+
+
+def create_cluster(
+    name: str, settings: EksSettings, vpc: awsx.ec2.Vpc, tags: Mapping[str, str], parent: pulumi.Resource
+) -> eks.Cluster:
+    return eks.Cluster(
+        f"{name}-cluster",
+        name=settings.cluster_name,
+        version=settings.kubernetes_version,
+        vpc_id=vpc.vpc_id,
+        public_subnet_ids=vpc.public_subnet_ids,  # for internet-facing load balancers only
+        private_subnet_ids=vpc.private_subnet_ids,  # nodes and pods
+        node_associate_public_ip_address=False,
+        skip_default_node_group=True,  # the managed node group below instead
+        create_oidc_provider=True,  # IRSA
+        authentication_mode=eks.AuthenticationMode.API,  # access entries, not the aws-auth ConfigMap
+        endpoint_public_access=True,
+        endpoint_private_access=True,  # nodes reach the API server inside the VPC
+        public_access_cidrs=list(settings.public_access_cidrs),
+        enabled_cluster_log_types=list(settings.log_types),
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def node_launch_template(
+    name: str, settings: EksSettings, tags: Mapping[str, str], parent: pulumi.Resource
+) -> aws.ec2.LaunchTemplate:
+    return aws.ec2.LaunchTemplate(
+        f"{name}-nodes",
+        description="EKS nodes: IMDSv2 only, hop limit 1 (pods cannot reach the node's credentials), encrypted root",
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+        ),
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=settings.node_disk_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    delete_on_termination="true",
+                ),
+            )
+        ],
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(tags))
+            for kind in ("instance", "volume")
+        ],
+        update_default_version=True,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def create_node_group(
+    name: str,
+    settings: EksSettings,
+    cluster: eks.Cluster,
+    vpc: awsx.ec2.Vpc,
+    role: aws.iam.Role,
+    launch_template: aws.ec2.LaunchTemplate,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> eks.ManagedNodeGroup:
+    """EKS tags the group's Auto Scaling group with k8s.io/cluster-autoscaler/<cluster>=owned and .../enabled:
+    cluster-autoscaler discovers it by those tags, and its IAM policy may only touch groups tagged so."""
+    return eks.ManagedNodeGroup(
+        f"{name}-nodes",
+        cluster=cluster,
+        node_role=role,
+        subnet_ids=vpc.private_subnet_ids,
+        instance_types=list(settings.instance_types),
+        ami_type=AMI_TYPES[settings.architecture],
+        capacity_type="ON_DEMAND",
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=settings.node_min, desired_size=settings.node_desired, max_size=settings.node_max
+        ),
+        ignore_scaling_changes=True,  # cluster-autoscaler owns the desired size; `pulumi up` must not undo it
+        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+            id=launch_template.id, version=launch_template.latest_version.apply(str)
+        ),
+        labels={"flask-platform/node-group": "app"},
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,463 @@
+"""The eks backend under Pulumi mocks: network, cluster, nodes, IRSA, controllers, image, the app and its outputs.
+
+awsx and eks are multi-language components: under mocks each is one resource whose outputs are what AWS would
+report (tests/infra/conftest.py), so these tests pin the arguments we give them, not what they create inside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+import backends.eks as eks_backend
+from backends.base import AVATAR_PREFIX
+from backends.config import ConfigError, parse
+from backends.eks import addons, alb_url
+from backends.eks.image import context_digest
+from backends.kubernetes_app import CHART
+from tests.infra.conftest import (
+    ACCOUNT,
+    ALB_HOSTNAME,
+    IMAGE_DIGEST,
+    MULTI_LANGUAGE_COMPONENTS,
+    OIDC_ISSUER,
+    REGION,
+    RecordingMocks,
+)
+
+CLUSTER_OUTPUTS = MULTI_LANGUAGE_COMPONENTS["eks:index:Cluster"]
+VPC_OUTPUTS = MULTI_LANGUAGE_COMPONENTS["awsx:ec2:Vpc"]
+ECR_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/users-api-app-1a2b3c"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(autouse=True)
+def region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
+    spec = parse({"backend": "eks", **config}, stack="prod")
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[None]:
+        backend = eks_backend.Backend("users-api", spec)
+        resolved["kubeconfig is secret"] = backend.deployment.extras["kubeconfig"]
+        return pulumi.Output.all(**backend.deployment.outputs()).apply(resolved.update)
+
+    run()
+    return resolved
+
+
+@pytest.fixture
+def outputs(mocks: RecordingMocks) -> dict[str, Any]:
+    return deploy(mocks)
+
+
+def releases(mocks: RecordingMocks) -> dict[str, dict[str, Any]]:
+    return {resource.inputs["name"]: resource.inputs for resource in mocks.of_type(RELEASE)}
+
+
+def inline_policy(mocks: RecordingMocks, role: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(mocks.one_named("aws:iam/rolePolicy:RolePolicy", f"{role}-policy")["policy"])
+    return document
+
+
+# -- network -------------------------------------------------------------------------------------------------------
+
+
+def test_the_vpc_spans_zones_with_tagged_subnets_dns_one_nat_and_gateway_endpoints(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    vpc = mocks.one("awsx:ec2:Vpc").inputs
+    specs = {spec["type"]: spec for spec in vpc["subnetSpecs"]}
+
+    assert vpc["numberOfAvailabilityZones"] == 2
+    assert vpc["enableDnsHostnames"] is True
+    assert vpc["subnetStrategy"] == "Auto"
+    assert vpc["natGateways"] == {"strategy": "Single"}
+    assert specs["Public"]["tags"]["kubernetes.io/role/elb"] == "1"
+    assert specs["Private"]["tags"]["kubernetes.io/role/internal-elb"] == "1"
+    assert (specs["Private"]["cidrMask"], specs["Public"]["cidrMask"]) == (19, 22), "pods take VPC addresses"
+    assert vpc["vpcEndpointStrategy"] == "Auto", "Auto puts the gateway endpoints in the VPC's route tables"
+    assert sorted((spec["serviceName"], spec["vpcEndpointType"]) for spec in vpc["vpcEndpointSpecs"]) == [
+        (f"com.amazonaws.{REGION}.dynamodb", "Gateway"),
+        (f"com.amazonaws.{REGION}.s3", "Gateway"),
+    ]
+
+
+@pytest.mark.parametrize(("choice", "strategy"), [("single", "Single"), ("onePerAz", "OnePerAz")])
+def test_the_nat_strategy_and_zone_count_come_from_config(mocks: RecordingMocks, choice: str, strategy: str) -> None:
+    deploy(mocks, eksNatGateways=choice, eksAvailabilityZones="3", eksVpcCidr="10.20.0.0/20")
+    vpc = mocks.one("awsx:ec2:Vpc").inputs
+
+    assert vpc["natGateways"] == {"strategy": strategy}
+    assert vpc["numberOfAvailabilityZones"] == 3
+    assert vpc["cidrBlock"] == "10.20.0.0/20"
+    assert sorted(spec["cidrMask"] for spec in vpc["subnetSpecs"]) == [23, 26]
+
+
+# -- cluster and nodes -----------------------------------------------------------------------------------------------
+
+
+def test_the_cluster_uses_access_entries_oidc_private_nodes_and_the_configured_endpoint_and_logs(
+    mocks: RecordingMocks,
+) -> None:
+    deploy(
+        mocks,
+        eksPublicAccessCidrs="203.0.113.0/24, 198.51.100.0/24",
+        eksLogTypes="api,audit",
+        eksKubernetesVersion="1.34",
+    )
+    cluster = mocks.one("eks:index:Cluster").inputs
+
+    assert cluster["authenticationMode"] == "API"
+    assert cluster["createOidcProvider"] is True
+    assert cluster["skipDefaultNodeGroup"] is True
+    assert cluster["name"] == "users-api-prod"
+    assert cluster["version"] == "1.34"
+    assert cluster["vpcId"] == VPC_OUTPUTS["vpcId"]
+    assert cluster["privateSubnetIds"] == VPC_OUTPUTS["privateSubnetIds"]
+    assert cluster["publicSubnetIds"] == VPC_OUTPUTS["publicSubnetIds"]
+    assert cluster["nodeAssociatePublicIpAddress"] is False
+    assert (cluster["endpointPublicAccess"], cluster["endpointPrivateAccess"]) == (True, True)
+    assert cluster["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.0/24"]
+    assert cluster["enabledClusterLogTypes"] == ["api", "audit"]
+
+
+@pytest.mark.parametrize(
+    ("instance_types", "ami_type"),
+    [("t3.medium,t3a.medium", "AL2023_x86_64_STANDARD"), ("t4g.medium,m7g.large", "AL2023_ARM_64_STANDARD")],
+)
+def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_alone(
+    mocks: RecordingMocks, instance_types: str, ami_type: str
+) -> None:
+    deploy(mocks, eksInstanceTypes=instance_types, eksNodeMin="2", eksNodeDesired="3", eksNodeMax="8")
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+
+    assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 3, "maxSize": 8}
+    assert nodes["ignoreScalingChanges"] is True
+    assert nodes["instanceTypes"] == instance_types.split(",")
+    assert nodes["amiType"] == ami_type
+    assert nodes["subnetIds"] == VPC_OUTPUTS["privateSubnetIds"]
+    assert nodes["launchTemplate"]["version"] == "1"
+
+
+def test_nodes_require_imdsv2_with_one_hop_so_pods_cannot_reach_the_node_role(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    template = mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs
+    root = template["blockDeviceMappings"][0]
+
+    assert template["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    assert (root["deviceName"], root["ebs"]["encrypted"], root["ebs"]["volumeType"]) == ("/dev/xvda", "true", "gp3")
+    assert "enableImdSv2" not in mocks.one("eks:index:ManagedNodeGroup").inputs, "conflicts with a launch template"
+
+
+def test_the_node_role_has_only_the_node_policies(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    attached = sorted(
+        attachment.inputs["policyArn"]
+        for attachment in mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    )
+
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ]
+
+
+# -- IRSA ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "subject"),
+    [
+        ("users-api-app", "system:serviceaccount:users-api:users-api"),
+        ("users-api-lb-controller", "system:serviceaccount:kube-system:aws-load-balancer-controller"),
+        ("users-api-cluster-autoscaler", "system:serviceaccount:kube-system:cluster-autoscaler"),
+    ],
+)
+def test_each_irsa_role_trusts_exactly_one_service_account_of_this_cluster(
+    mocks: RecordingMocks, outputs: dict[str, Any], role: str, subject: str
+) -> None:
+    trust = json.loads(mocks.one_named("aws:iam/role:Role", f"{role}-role")["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+
+    assert statement["Principal"] == {"Federated": CLUSTER_OUTPUTS["oidcProviderArn"]}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {f"{OIDC_ISSUER}:sub": subject, f"{OIDC_ISSUER}:aud": "sts.amazonaws.com"}
+    }
+
+
+def test_the_app_role_reaches_only_its_table_and_the_avatar_prefix(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    table = mocks.one("aws:dynamodb/table:Table")
+    statements = {statement["Sid"]: statement for statement in inline_policy(mocks, "users-api-app")["Statement"]}
+    bucket = outputs["bucketName"]
+
+    assert statements["UsersTable"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:{table.name}-1a2b3c"
+    assert statements["AvatarObjects"]["Resource"] == f"arn:aws:s3:::{bucket}/{AVATAR_PREFIX}*"
+    assert all("*" not in action for statement in statements.values() for action in statement["Action"])
+
+
+def test_the_autoscaler_may_only_resize_this_clusters_groups(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    statements = {s["Sid"]: s for s in inline_policy(mocks, "users-api-cluster-autoscaler")["Statement"]}
+    resize = statements["ResizeOnlyThisClustersGroups"]
+
+    assert resize["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/users-api-prod": "owned"}
+    }
+    assert statements["DescribeThisClustersNodeGroups"]["Resource"] == (
+        f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/users-api-prod/*"
+    )
+    for statement in statements.values():  # "*" only where AWS allows nothing narrower, or under the tag condition
+        if statement["Resource"] == "*" and "Condition" not in statement:
+            assert all(action.split(":")[1].startswith(("Describe", "Get")) for action in statement["Action"])
+
+
+def test_the_load_balancer_controller_gets_its_projects_official_policy(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    assert inline_policy(mocks, "users-api-lb-controller") == addons.load_balancer_controller_policy()
+    assert len(json.dumps(addons.load_balancer_controller_policy(), separators=(",", ":"))) < 10_240, (
+        "an inline role policy holds at most 10,240 characters"
+    )
+
+
+# -- controllers -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chart", [addons.LOAD_BALANCER_CONTROLLER, addons.CLUSTER_AUTOSCALER, addons.METRICS_SERVER])
+def test_every_controller_is_its_official_chart_pinned_in_kube_system(
+    mocks: RecordingMocks, outputs: dict[str, Any], chart: addons.Chart
+) -> None:
+    release = releases(mocks)[chart.name]
+
+    assert release["chart"] == chart.name
+    assert release["version"] == chart.version
+    assert chart.version[0].isdigit(), "an exact version, not a range"
+    assert release["repositoryOpts"] == {"repo": chart.repository}
+    assert release["namespace"] == "kube-system"
+
+
+def test_the_load_balancer_controller_knows_its_cluster_region_vpc_and_role(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    values = releases(mocks)["aws-load-balancer-controller"]["values"]
+    role = mocks.one_named("aws:iam/role:Role", "users-api-lb-controller-role")
+
+    assert (values["clusterName"], values["region"], values["vpcId"]) == (
+        "users-api-prod",
+        REGION,
+        VPC_OUTPUTS["vpcId"],
+    )
+    assert values["serviceAccount"]["name"] == "aws-load-balancer-controller"
+    assert values["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role["arn"]}
+
+
+@pytest.mark.parametrize("version", ["1.33", "1.34", "1.35"])
+def test_the_autoscaler_discovers_this_cluster_with_an_image_of_its_minor(mocks: RecordingMocks, version: str) -> None:
+    deploy(mocks, eksKubernetesVersion=version)
+    values = releases(mocks)["cluster-autoscaler"]["values"]
+
+    assert values["autoDiscovery"] == {"clusterName": "users-api-prod"}
+    assert values["awsRegion"] == REGION
+    assert values["image"]["tag"].startswith(f"v{version}.")
+    assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
+    assert "eks.amazonaws.com/role-arn" in values["rbac"]["serviceAccount"]["annotations"]
+
+
+def test_every_supported_kubernetes_version_has_an_autoscaler_image() -> None:
+    from backends.config import EKS_VERSIONS
+
+    assert set(addons.CLUSTER_AUTOSCALER_IMAGES) == set(EKS_VERSIONS)
+
+
+# -- the app ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_image_is_built_for_the_nodes_and_pushed_to_a_private_immutable_repository(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    repository = mocks.one("aws:ecr/repository:Repository").inputs
+    image = mocks.one("docker-build:index:Image").inputs
+
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert image["push"] is True
+    assert image["platforms"] == ["linux/amd64"]
+    assert image["tags"] == [f"{ECR_URL}:{context_digest()}"]
+    assert image["dockerfile"]["location"].endswith("app/Dockerfile")
+    assert image["registries"][0]["address"] == ECR_URL
+
+
+def test_the_app_release_gets_the_image_irsa_env_ingress_and_hpa(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    release = releases(mocks)["users-api"]
+    values = release["values"]
+    role = mocks.one_named("aws:iam/role:Role", "users-api-app-role")
+
+    assert release["chart"] == str(CHART)
+    assert release["namespace"] == "users-api"
+    assert values["image"] == {
+        "repository": ECR_URL,
+        "tag": context_digest(),
+        "digest": IMAGE_DIGEST,
+        "pullPolicy": "IfNotPresent",
+    }
+    assert values["serviceAccount"] == {"enabled": True, "name": "users-api", "roleArn": role["arn"]}
+    assert values["env"]["AWS_REGION"] == REGION
+    assert (values["env"]["DYNAMODB_TABLE"], values["env"]["S3_BUCKET"]) == (
+        outputs["tableName"],
+        outputs["bucketName"],
+    )
+    assert values["env"]["AWS_ENDPOINT_URL"] == ""
+    assert "AWS_ACCESS_KEY_ID" not in values["env"], "IRSA: no static credentials"
+    assert values["env"]["TRUSTED_PROXIES"] == "1"
+    assert values["service"] == {"type": "ClusterIP", "port": 80}
+    assert values["ingress"] == {"enabled": True, "className": "alb", "scheme": "internet-facing", "certificateArn": ""}
+    assert values["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 10, "cpuTargetPercent": 70}
+
+
+def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
+    reference = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/users-api:1.4.2"
+    deploy(mocks, eksImage=reference, minReplicas="3", maxReplicas="30", cpuTargetPercent="60")
+    values = releases(mocks)["users-api"]["values"]
+
+    assert mocks.of_type("aws:ecr/repository:Repository") == []
+    assert mocks.of_type("docker-build:index:Image") == []
+    assert values["image"]["repository"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/users-api"
+    assert (values["image"]["tag"], values["image"]["digest"]) == ("1.4.2", "")
+    assert values["hpa"] == {"enabled": True, "minReplicas": 3, "maxReplicas": 30, "cpuTargetPercent": 60}
+
+
+def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_server(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits_for: list[str] = []
+    real_release_app = eks_backend.release_app
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        waits_for.extend(resource._name for resource in kwargs["depends_on"])
+        return real_release_app(*args, **kwargs)
+
+    monkeypatch.setattr(eks_backend, "release_app", recording)
+    deploy(mocks)
+
+    assert sorted(waits_for) == ["users-api-aws-load-balancer-controller", "users-api-metrics-server"]
+
+
+# -- outputs ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_outputs_fill_the_contract_and_the_kubernetes_extras(outputs: dict[str, Any]) -> None:
+    assert outputs["url"] == f"http://{ALB_HOSTNAME}"
+    assert outputs["backend"] == "eks"
+    assert outputs["scaling"] == {
+        "kind": "kubernetes",
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "cpuTargetPercent": 70,
+        "metricsResolutionSeconds": 15,
+    }
+    assert outputs["kubeconfig"] == CLUSTER_OUTPUTS["kubeconfigJson"]
+    assert (outputs["clusterName"], outputs["namespace"], outputs["releaseName"]) == (
+        "users-api-prod",
+        "users-api",
+        "users-api",
+    )
+
+
+def test_the_kubeconfig_output_is_a_secret(mocks: RecordingMocks) -> None:
+    secret = deploy(mocks)["kubeconfig is secret"]
+    seen: list[bool] = []
+
+    async def read() -> None:
+        seen.append(await secret.is_secret())
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output[None]:
+        return pulumi.Output.from_input(asyncio.ensure_future(read()))
+
+    check()
+    assert seen == [True]
+
+
+def test_a_certificate_makes_the_url_https(mocks: RecordingMocks) -> None:
+    arn = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f5e9b7c-3a1d-4c2e-9d8f-1b2a3c4d5e6f"
+    outputs = deploy(mocks, eksCertificateArn=arn)
+
+    assert outputs["url"] == f"https://{ALB_HOSTNAME}"
+    assert releases(mocks)["users-api"]["values"]["ingress"]["certificateArn"] == arn
+
+
+@pytest.mark.parametrize(
+    "status",
+    [None, {}, {"loadBalancer": {}}, {"loadBalancer": {"ingress": []}}, {"loadBalancer": {"ingress": [{"ip": ""}]}}],
+)
+def test_no_alb_yet_leaves_the_url_empty_for_make_address_to_explain(status: Any) -> None:
+    assert alb_url(status, https=False) == ""
+
+
+def test_without_a_region_the_backend_says_how_to_set_one(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+
+    with pytest.raises(ConfigError, match="pulumi config set aws:region"):
+        deploy(mocks)
+
+
+# -- config ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "says", "fix"),
+    [
+        ({"eksInstanceTypes": "t3.medium,t4g.medium"}, "mixes arm64 (Graviton) and x86_64", "eksInstanceTypes"),
+        ({"eksInstanceTypes": "large"}, "is not an EC2 instance type", "eksInstanceTypes"),
+        ({"eksPublicAccessCidrs": "10.0.0.1/8"}, "is not an IPv4 CIDR block", "eksPublicAccessCidrs"),
+        ({"eksPublicAccessCidrs": "none"}, "is empty", "eksPublicAccessCidrs"),
+        ({"eksVpcCidr": "10.0.0.0/24"}, "must be a /16 to /20 block", "eksVpcCidr"),
+        ({"eksNodeMin": "3", "eksNodeMax": "2"}, "eksNodeMin <= eksNodeDesired <= eksNodeMax", "eksNodeMax"),
+        ({"eksNodeDesired": "9", "eksNodeMax": "4"}, "eksNodeMin <= eksNodeDesired <= eksNodeMax", "eksNodeMax"),
+        ({"eksLogTypes": "api,kubelet"}, "is not a control-plane log type", "eksLogTypes"),
+        ({"eksKubernetesVersion": "1.29"}, "is not allowed", "eksKubernetesVersion"),
+        ({"eksNatGateways": "three"}, "is not allowed", "eksNatGateways"),
+        ({"eksAvailabilityZones": "1"}, "out of range 2..6", "eksAvailabilityZones"),
+        ({"eksClusterName": "-bad"}, "must be 1-100 letters", "eksClusterName"),
+        ({"eksImage": "https://registry/app"}, "is not an image reference", "eksImage"),
+        ({"eksCertificateArn": "arn:aws:iam::1:cert/x"}, "is not an ACM certificate ARN", "eksCertificateArn"),
+    ],
+)
+def test_bad_eks_settings_are_named_with_the_fix(config: dict[str, str], says: str, fix: str) -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse({"backend": "eks", **config})
+
+    assert says in str(failure.value)
+    assert f"pulumi config {'rm' if fix == 'eksCertificateArn' else 'set'} {fix}" in str(failure.value)
+
+
+def test_eks_defaults_are_cheap_and_safe() -> None:
+    settings = parse({"backend": "eks"}, stack="dev").eks
+
+    assert (settings.cluster_name, settings.kubernetes_version) == ("users-api-dev", "1.35")
+    assert (settings.availability_zones, settings.nat_gateways) == (2, "single")
+    assert (settings.node_min, settings.node_desired, settings.node_max) == (2, 2, 5)
+    assert settings.instance_types == ("t3.medium",)
+    assert settings.architecture == "x86_64"
+    assert settings.log_types == ("api", "audit", "authenticator")
