@@ -9,7 +9,7 @@ import helm_python as helm
 import kubernetes_validate
 
 from backends.config import parse
-from tests.chart.support import render
+from tests.chart.support import ROLE_ARN, render
 
 minikube = importlib.import_module("backends.minikube")
 
@@ -32,3 +32,26 @@ def test_the_minikube_backends_values_render_valid_objects_named_after_the_relea
     assert hpa["spec"]["maxReplicas"] == 4
     assert release.of_kind("Ingress") == []
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(release.one("Secret")["data"])
+
+
+def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: helm.Chart) -> None:
+    eks = importlib.import_module("backends.eks")
+    spec = parse({"backend": "eks", "maxReplicas": "12"})
+    image = {"repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api-app", "tag": "02d1b967959830fe"}
+    values = eks.chart_values(
+        spec, {**image, "digest": "sha256:" + "ab" * 32}, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN
+    )
+    release = render(chart, values, "users-api")
+
+    for manifest in release.manifests:
+        kubernetes_validate.validate(manifest, "1.33", strict=True)
+    ingress = release.one("Ingress")
+    container = release.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert release.one("Service")["spec"]["type"] == "ClusterIP"
+    assert release.one("ServiceAccount")["metadata"]["name"] == "users-api", "the IRSA role trusts this exact name"
+    assert release.one("ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
+    assert container["image"] == f"{image['repository']}@sha256:{'ab' * 32}"
+    assert release.one("HorizontalPodAutoscaler")["spec"]["maxReplicas"] == 12
+    assert release.of_kind("Secret") == [], "IRSA: no static credentials anywhere"

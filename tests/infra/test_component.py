@@ -13,7 +13,15 @@ import pytest
 import yaml
 
 import backends
-from backends.component import TYPE_TOKEN, FlaskPlatform, FlaskPlatformArgs, LambdaArgs
+from backends.component import (
+    TYPE_TOKEN,
+    BackendName,
+    EksArgs,
+    FlaskPlatform,
+    FlaskPlatformArgs,
+    LambdaArgs,
+    MinikubeArgs,
+)
 from backends.config import ConfigError
 from backends.package_schema import SCHEMA_FILE, package_schema, rendered
 from tests.infra.conftest import RecordingMocks
@@ -78,8 +86,35 @@ def graph(mocks: RecordingMocks) -> list[tuple[str, str, str]]:
     )
 
 
-def test_the_component_builds_the_same_graph_as_the_root_program(mocks: RecordingMocks) -> None:
-    pulumi.runtime.set_all_config({"flask-platform:backend": "lambda", "flask-platform:lambdaMemoryMb": "1024"})
+@pytest.mark.parametrize(
+    ("config", "args"),
+    [
+        pytest.param(
+            {"backend": "lambda", "lambdaMemoryMb": "1024"},
+            FlaskPlatformArgs(backend=BackendName.LAMBDA, lambda_function=LambdaArgs(memory_mb=1024)),
+            id="lambda",
+        ),
+        pytest.param(
+            {"backend": "minikube", "nodePort": "30111", "namespace": "api"},
+            FlaskPlatformArgs(backend=BackendName.MINIKUBE, minikube=MinikubeArgs(node_port=30111, namespace="api")),
+            id="minikube",
+        ),
+        pytest.param(
+            {"backend": "eks", "eksNodeMax": "9", "eksPublicAccessCidrs": "203.0.113.0/24", "namespace": "api"},
+            FlaskPlatformArgs(
+                backend=BackendName.EKS,
+                eks=EksArgs(node_max=9, public_access_cidrs=["203.0.113.0/24"], namespace="api"),
+                minikube=MinikubeArgs(namespace="ignored-on-eks"),  # the chosen backend's own namespace wins
+            ),
+            id="eks",
+        ),
+    ],
+)
+def test_the_component_builds_the_same_graph_as_the_root_program(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], args: FlaskPlatformArgs
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    pulumi.runtime.set_all_config({f"flask-platform:{key}": value for key, value in config.items()})
 
     @pulumi.runtime.test
     def root_program() -> None:
@@ -91,12 +126,13 @@ def test_the_component_builds_the_same_graph_as_the_root_program(mocks: Recordin
 
     @pulumi.runtime.test
     def component() -> None:
-        FlaskPlatform("users-api", FlaskPlatformArgs(backend="lambda", lambda_function=LambdaArgs(memory_mb=1024)))  # type: ignore[typeddict-item]
+        FlaskPlatform("users-api", args)
 
     component()
 
     assert graph(mocks) == from_program
     assert TYPE_TOKEN in {resource.typ for resource in mocks.resources}
+    assert len(from_program) > 5
 
 
 @pytest.mark.parametrize(
