@@ -31,6 +31,7 @@ PROCESSES ?= 0
 THRESHOLDS ?=
 # make compare / compare-local
 STACKS ?=
+KUBECONFIG_FILE ?=
 RATE ?= 5
 COST_RPS ?= 50
 # make localdev
@@ -82,6 +83,10 @@ local: $(STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address
 	@$(PYTHON) -m devtools.address --port '$(PORT)'
+
+.PHONY: kubeconfig
+kubeconfig: ## Write the eks stack's kubeconfig (mode 600; KUBECONFIG_FILE) and print `export KUBECONFIG=...`
+	@$(PYTHON) -m devtools.kubeconfig --file '$(KUBECONFIG_FILE)'
 
 .PHONY: lint
 lint: $(STAMP) ## Check style and types (ruff, mypy)

@@ -160,7 +160,7 @@ class FlaskPlatform(pulumi.ComponentResource):
     """The scaling policy in force, as the load tests read it (kind, replicas or concurrency, limits)."""
     extras: pulumi.Output[dict[str, Any]]
     """The backend's own outputs (lambda: functionName, apiId, functionLogGroup, packageBytes; minikube: namespace,
-    releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region)."""
+    releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region, https)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args

@@ -8,47 +8,91 @@ exports); with no Pulumi CLI or no selected stack, it is the local stack's.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
-from .processes import REPO_ROOT, parse_port
+from .processes import parse_port
+from .stack import StackError, kubeconfig_text, selected_stack, stack_outputs, write_private
+
+COMMAND = "make address"
+ALB_WAIT = (
+    "the AWS Load Balancer Controller creates the ALB within a minute or two of the Ingress, and its DNS name "
+    "answers a few minutes later"
+)
 
 
 def selected_stack_url() -> tuple[str | None, str]:
     """(url or None, why): the selected stack's ``url`` output, if there is a stack to ask."""
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        return None, "no Pulumi CLI on PATH"
-    stack = subprocess.run(
-        [pulumi, "stack", "--show-name", "--non-interactive"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if stack.returncode != 0 or not stack.stdout.strip():
-        return None, "no Pulumi stack selected"
-    outputs = subprocess.run(
-        [pulumi, "stack", "output", "--json"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
-    )
-    if outputs.returncode != 0:
-        raise SystemExit(f"make address: `pulumi stack output` failed: {outputs.stderr.strip()}")
-    values = json.loads(outputs.stdout or "{}")
+    stack, why = selected_stack()
+    if stack is None:
+        return None, why
+    values = stack_outputs(COMMAND)
     url = values.get("url")
     if not url and values.get("backend") == "minikube":
         url = minikube_url(values)
+    if not url and values.get("backend") == "eks":
+        url = ingress_url(stack)
     if not url:
-        raise SystemExit(
-            f"make address: stack {stack.stdout.strip()!r} has no `url` output yet: run `pulumi up` "
+        raise StackError(
+            f"{COMMAND}: stack {stack!r} has no `url` output yet: run `pulumi up` "
             "(a load balancer's address can take a few minutes to appear), then try again"
         )
-    return str(url), f"stack {stack.stdout.strip()}"
+    return str(url), f"stack {stack}"
 
 
-def minikube_url(outputs: dict[str, object]) -> str | None:
+def ingress_url(stack: str) -> str:
+    """The ALB's address read from the Ingress itself, for when `pulumi up` finished before the ALB existed."""
+    outputs = stack_outputs(COMMAND, show_secrets=True)
+    kubectl = shutil.which("kubectl")
+    kubeconfig = kubeconfig_text(outputs)
+    namespace, name = outputs.get("namespace"), outputs.get("releaseName")
+    if kubectl is None or kubeconfig is None or not namespace or not name:
+        raise StackError(
+            f"{COMMAND}: stack {stack!r} has no ALB address yet: {ALB_WAIT}. Run `pulumi up` again to record it "
+            "(or install kubectl, and `make address` reads it from the Ingress)"
+        )
+    with tempfile.TemporaryDirectory() as private:  # the kubeconfig is a secret output: 700 and 600
+        config = Path(private) / "kubeconfig"
+        write_private(config, kubeconfig)
+        found = subprocess.run(
+            [
+                kubectl,
+                *("--kubeconfig", str(config), "-n", str(namespace), "get", "ingress", str(name)),
+                *("-o", "jsonpath={.status.loadBalancer.ingress[0].hostname}"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    hostname = found.stdout.strip()
+    if found.returncode != 0 or not hostname:
+        detail = found.stderr.strip() or "the Ingress has no address in its status"
+        raise StackError(
+            f"{COMMAND}: the ALB of stack {stack!r} is not provisioned yet ({detail}): {ALB_WAIT}. Try again in a "
+            f"minute; `kubectl -n {namespace} describe ingress {name}` shows the controller's events"
+        )
+    https = outputs.get("https") is True
+    return f"{'https' if https else 'http'}://{hostname}"
+
+
+def warn_if_unresolved(url: str) -> None:
+    """A new ALB's DNS name takes minutes to answer: say so rather than let curl fail mysteriously."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not host.endswith(".elb.amazonaws.com"):
+        return
+    try:
+        socket.getaddrinfo(host, 80)
+    except OSError:
+        print(f"# {host} does not resolve yet: {ALB_WAIT}", file=sys.stderr)
+
+
+def minikube_url(outputs: dict[str, Any]) -> str | None:
     """The Minikube node's IP (asked of minikube itself) and the release's NodePort."""
     minikube = shutil.which("minikube")
     node_port = outputs.get("nodePort")
@@ -67,8 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"make address: PORT={exc}", file=sys.stderr)
         return 2
-    url, why = selected_stack_url()
-    if url is None:
+    try:
+        url, why = selected_stack_url()
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if url is not None:
+        warn_if_unresolved(url)
+    else:
         url = f"http://127.0.0.1:{args.port}"
         with socket.socket() as sock:
             sock.settimeout(0.2)

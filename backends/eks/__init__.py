@@ -205,6 +205,7 @@ class Backend(pulumi.ComponentResource):
                 "namespace": settings.namespace,
                 "releaseName": app.name,
                 "region": region,
+                "https": https,  # make address builds the URL from the Ingress when `url` was not known yet
             },
         )
         self.register_outputs(self.deployment.outputs())

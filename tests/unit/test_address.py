@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_with_no_stack_selected_the_local_address_is_printed(tmp_path: Path) -> 
 
 
 def test_a_stack_without_a_url_yet_says_so(tmp_path: Path) -> None:
-    fake_pulumi(tmp_path, "dev", '{"backend": "eks"}')
+    fake_pulumi(tmp_path, "dev", '{"backend": "lambda"}')
 
     result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
 
@@ -86,3 +87,60 @@ def test_a_minikube_stack_is_reached_at_the_minikube_ip_and_node_port(tmp_path: 
     result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
 
     assert result.stdout == "export HOST_ADDRESS=http://192.168.49.2:30080\n"
+
+
+EKS_OUTPUTS = (
+    '{"url": "", "backend": "eks", "kubeconfig": "{\\"apiVersion\\": \\"v1\\"}", '
+    '"namespace": "users-api", "releaseName": "users-api", "https": false}'
+)
+
+
+def only_fakes_and_coreutils(folder: Path) -> str:
+    """A PATH with the fakes in ``folder`` and the few tools they use, so no real kubectl is found."""
+    tools = folder / "tools"
+    tools.mkdir()
+    for tool in ("cat", "stat"):
+        (tools / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    return f"{folder}{os.pathsep}{tools}"
+
+
+def fake_kubectl(folder: Path, hostname: str) -> Path:
+    """A `kubectl` that records its arguments and the kubeconfig it was given, and answers the Ingress's hostname."""
+    log = folder / "kubectl.log"
+    script = folder / "kubectl"
+    script.write_text(
+        f'#!/bin/sh\necho "$@" > {log}\ncat "$2" >> {log}\necho >> {log}\nstat -c %a "$2" >> {log}\n'
+        f'printf "%s" "{hostname}"\n'
+    )
+    script.chmod(0o755)
+    return log
+
+
+def test_an_eks_stack_whose_alb_came_after_pulumi_up_is_read_from_the_ingress(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "prod", EKS_OUTPUTS)
+    log = fake_kubectl(tmp_path, "k8s-usersapi-0123.eu-west-1.elb.amazonaws.com")
+
+    result = address(only_fakes_and_coreutils(tmp_path))
+
+    assert result.stdout == "export HOST_ADDRESS=http://k8s-usersapi-0123.eu-west-1.elb.amazonaws.com\n"
+    arguments, kubeconfig, mode = log.read_text().splitlines()
+    assert "-n users-api get ingress users-api" in arguments
+    assert kubeconfig == '{"apiVersion": "v1"}'
+    assert mode == "600", "the kubeconfig is a secret output: a private temporary file"
+    assert "does not resolve yet" in result.stderr, "a new ALB's name takes minutes to answer: say so"
+
+
+@pytest.mark.parametrize("with_kubectl", [True, False], ids=["alb-not-ready", "no-kubectl"])
+def test_an_eks_stack_without_an_alb_yet_says_to_wait_rather_than_print_an_empty_url(
+    tmp_path: Path, with_kubectl: bool
+) -> None:
+    fake_pulumi(tmp_path, "prod", EKS_OUTPUTS)
+    if with_kubectl:
+        fake_kubectl(tmp_path, "")
+
+    result = address(only_fakes_and_coreutils(tmp_path))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "a minute or two" in result.stderr
+    assert ("describe ingress" if with_kubectl else "install kubectl") in result.stderr
