@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devtools.stack import kubeconfig_text, write_private
+
 from .report import history, write_report
 from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher, latency_after_scale_out
 from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
@@ -93,14 +95,10 @@ def make_watcher(outputs: dict[str, Any], args: argparse.Namespace, results: Pat
     backend, scaling = outputs.get("backend"), outputs.get("scaling") or {}
     if backend in {"eks", "minikube"}:
         kubeconfig = None
-        if outputs.get("kubeconfig"):
+        text = kubeconfig_text(outputs)
+        if text is not None:  # a secret output: mode 600 from its first byte
             kubeconfig = str(results / "kubeconfig")
-            Path(kubeconfig).write_text(
-                json.dumps(outputs["kubeconfig"])
-                if not isinstance(outputs["kubeconfig"], str)
-                else outputs["kubeconfig"]
-            )
-            os.chmod(kubeconfig, 0o600)
+            write_private(Path(kubeconfig), text)
         return HpaWatcher(
             scaling,
             outputs.get("releaseName", "users-api"),

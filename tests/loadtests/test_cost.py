@@ -27,20 +27,20 @@ def test_x86_compute_costs_more_per_gb_second() -> None:
 
 
 def test_the_cluster_costs_its_hours_idle_or_busy_plus_the_albs_lcus() -> None:
-    # 730 h x ($0.10 + 2 x $0.077 + $0.045 + $0.0225) = 730 x $0.3215 = $234.695, busy or not
-    assert cluster_monthly(Workload(0), PRICES)["total"] == pytest.approx(234.695)
+    # 730 h x ($0.10 + 2 x $0.0416 + $0.045 + $0.0225) = 730 x $0.2507 = $183.011, busy or not
+    assert cluster_monthly(Workload(0), PRICES)["total"] == pytest.approx(183.011)
     # 500 req/s = 0.5 LCU: 0.5 x $0.008 x 730 h = $2.92 more
-    assert cluster_monthly(Workload(500), PRICES)["total"] == pytest.approx(237.615)
+    assert cluster_monthly(Workload(500), PRICES)["total"] == pytest.approx(185.931)
     # 3,000 req/s = 3 LCUs: 3 x $0.008 x 730 h = $17.52 more
-    assert cluster_monthly(Workload(3000), PRICES)["total"] == pytest.approx(252.215)
+    assert cluster_monthly(Workload(3000), PRICES)["total"] == pytest.approx(200.531)
 
 
 def test_break_even_is_where_lambda_overtakes_the_cluster() -> None:
-    # Lambda costs $4.02960438 a month per req/s at 50 ms and 512 MB; the cluster $234.695 plus $0.00584 per
-    # req/s (LCUs): equal at 234.695 / (4.02960438 - 0.00584) = 58.327 req/s
+    # Lambda costs $4.02960438 a month per req/s at 50 ms and 512 MB; the cluster $183.011 plus $0.00584 per
+    # req/s (LCUs): equal at 183.011 / (4.02960438 - 0.00584) = 45.483 req/s
     rps = break_even_rps(Workload(1, 50, 512, "arm64"), PRICES)
 
-    assert rps == pytest.approx(58.3272, rel=1e-4)
+    assert rps == pytest.approx(45.4825, rel=1e-4)
 
 
 def test_a_bigger_cluster_moves_the_break_even_up() -> None:

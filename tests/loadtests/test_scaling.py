@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -194,3 +196,21 @@ def test_cpu_within_the_hpas_tolerance_does_not_count_as_crossing() -> None:
     result = evaluate_hpa(near, SCALING, scale_out_within_s=60)
 
     assert "never crossed the 70% target" in result.reasons[0]
+
+
+def test_an_eks_stacks_watcher_reads_the_hpa_with_the_stacks_kubeconfig_kept_private(tmp_path: Path) -> None:
+    from loadtests.run import make_watcher
+
+    outputs = {
+        "backend": "eks",
+        "scaling": SCALING,
+        "kubeconfig": '{"apiVersion": "v1"}',
+        "namespace": "users-api",
+        "releaseName": "users-api",
+    }
+    watcher = make_watcher(outputs, argparse.Namespace(scale_out_within=90), tmp_path)
+
+    assert isinstance(watcher, HpaWatcher)
+    kubeconfig = tmp_path / "kubeconfig"
+    assert kubeconfig.read_text() == '{"apiVersion": "v1"}'
+    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
