@@ -107,7 +107,7 @@ class EksArgs(TypedDict, total=False):
     node_min: int
     """Fewest nodes cluster-autoscaler keeps (1-100, default 2)."""
     node_desired: int
-    """Nodes at creation (default node_min); afterwards cluster-autoscaler decides."""
+    """Nodes at creation (0, the default, means node_min); afterwards cluster-autoscaler decides."""
     node_max: int
     """Most nodes cluster-autoscaler may add (1-450, default 5)."""
     node_disk_gib: int
@@ -160,7 +160,8 @@ class FlaskPlatform(pulumi.ComponentResource):
     """The scaling policy in force, as the load tests read it (kind, replicas or concurrency, limits)."""
     extras: pulumi.Output[dict[str, Any]]
     """The backend's own outputs (lambda: functionName, apiId, functionLogGroup, packageBytes; minikube: namespace,
-    releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region, https)."""
+    releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region,
+    https)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args

@@ -213,7 +213,7 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
     architecture = _instance_architecture(instance_types)
     node_min = read.integer("eksNodeMin", 2, 1, 100)
     node_max = read.integer("eksNodeMax", 5, 1, 450)
-    node_desired = read.integer("eksNodeDesired", node_min, 1, 450)
+    node_desired = read.integer("eksNodeDesired", 0, 0, 450) or node_min  # 0: as many as the minimum
     if not node_min <= node_desired <= node_max:
         raise ConfigError(
             f"the node group needs eksNodeMin <= eksNodeDesired <= eksNodeMax, got {node_min} <= {node_desired} <= "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from backends.base import AppSpec, EksSettings
-from backends.config import LAMBDA_MAX_AVATAR_BYTES, ConfigError, parse
+from backends.base import REPO_ROOT, AppSpec, EksSettings
+from backends.config import KEYS, LAMBDA_MAX_AVATAR_BYTES, ConfigError, parse
 
 
 def test_defaults_need_only_the_backend() -> None:
@@ -91,3 +92,18 @@ def test_the_lambda_backend_refuses_an_avatar_limit_past_the_payload_ceiling() -
     assert parse({"backend": "eks", "maxAvatarBytes": str(LAMBDA_MAX_AVATAR_BYTES + 1)}).max_avatar_bytes > (
         LAMBDA_MAX_AVATAR_BYTES
     )
+
+
+@pytest.mark.parametrize("backend", ["eks", "lambda", "minikube"])
+def test_the_defaults_pulumi_yaml_applies_are_the_codes_own(backend: str) -> None:
+    """`pulumi up` applies Pulumi.yaml's defaults; mocks do not: both must give the same settings."""
+    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    defaults = {
+        key: str(entry["default"]).lower() if isinstance(entry["default"], bool) else str(entry["default"])
+        for key, entry in declared.items()
+        if "default" in entry
+    }
+
+    assert parse({**defaults, "backend": backend}, stack="dev") == parse({"backend": backend}, stack="dev")
+    assert set(declared) == set(KEYS), "every config key the code reads is declared, and no other"
+    assert all(entry.get("description") for entry in declared.values())
