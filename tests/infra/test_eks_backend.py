@@ -461,3 +461,15 @@ def test_eks_defaults_are_cheap_and_safe() -> None:
     assert settings.instance_types == ("t3.medium",)
     assert settings.architecture == "x86_64"
     assert settings.log_types == ("api", "audit", "authenticator")
+
+
+def test_the_alb_is_read_from_the_sdks_own_ingress_status_type() -> None:
+    from pulumi_kubernetes.networking.v1 import outputs as networking
+
+    status = networking.IngressStatus(
+        load_balancer=networking.IngressLoadBalancerStatus(
+            ingress=[networking.IngressLoadBalancerIngress(hostname=ALB_HOSTNAME)]
+        )
+    )
+
+    assert alb_url(status, https=True) == f"https://{ALB_HOSTNAME}"
