@@ -73,6 +73,7 @@ class EksSettings:
     namespace: str = "users-api"
     image: str = ""  # a prebuilt image reference; empty: build app/Dockerfile and push it to a new ECR repository
     certificate_arn: str = ""  # an ACM certificate: the ALB then listens on HTTPS too
+    hostname: str = ""  # the DNS name the certificate covers, pointed at the ALB by its owner: the url then
     architecture: str = "x86_64"  # of the instance types (all alike): the image and the AMI follow it
 
 

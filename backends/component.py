@@ -92,7 +92,7 @@ class EksArgs(TypedDict, total=False):
     kubernetes_version: str
     """Kubernetes version: 1.33, 1.34 or 1.35 (default); cluster-autoscaler's image follows it."""
     availability_zones: int
-    """Availability zones the VPC spans (2-6, default 2)."""
+    """Availability zones the VPC spans (2-4, default 2)."""
     nat_gateways: str
     """single (default, cheapest) or onePerAz (a zone's loss does not cut the others' egress)."""
     vpc_cidr: str
@@ -117,7 +117,9 @@ class EksArgs(TypedDict, total=False):
     image: str
     """A prebuilt app image (registry/repo:tag or @sha256:digest); empty (default): build app/Dockerfile into ECR."""
     certificate_arn: str
-    """An ACM certificate ARN: the ALB then serves HTTPS and redirects HTTP to it."""
+    """An ACM certificate ARN: the ALB then serves HTTPS and redirects HTTP to it (needs hostname)."""
+    hostname: str
+    """The DNS name the certificate covers, pointed at the ALB (the albHostname extra) by you; the url uses it."""
 
 
 class FlaskPlatformArgs(TypedDict, total=False):
@@ -161,7 +163,7 @@ class FlaskPlatform(pulumi.ComponentResource):
     extras: pulumi.Output[dict[str, Any]]
     """The backend's own outputs (lambda: functionName, apiId, functionLogGroup, packageBytes; minikube: namespace,
     releaseName, nodePort, kubeContext; eks: kubeconfig (secret), clusterName, namespace, releaseName, region,
-    https)."""
+    https, albHostname)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
@@ -234,6 +236,7 @@ _EKS = {
     "namespace": "namespace",
     "image": "eksImage",
     "certificate_arn": "eksCertificateArn",
+    "hostname": "eksHostname",
 }
 _GROUPS = {"scaling": _SCALING, "lambda_function": _LAMBDA, "minikube": _MINIKUBE, "eks": _EKS}
 _BACKEND_GROUPS = {"lambda": "lambda_function", "minikube": "minikube", "eks": "eks"}
@@ -312,5 +315,6 @@ def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
             namespace=spec.eks.namespace,
             image=spec.eks.image,
             certificate_arn=spec.eks.certificate_arn,
+            hostname=spec.eks.hostname,
         ),
     )

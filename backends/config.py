@@ -72,6 +72,7 @@ IMAGE_REFERENCE = re.compile(  # [registry[:port]/]path[:tag][@sha256:digest], a
     rf"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?{_IMAGE_PATH_PART}(?:/{_IMAGE_PATH_PART})*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
 
 T = TypeVar("T")
@@ -232,10 +233,23 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
             f"eksCertificateArn={certificate_arn!r} is not an ACM certificate ARN "
             "(arn:aws:acm:<region>:<account>:certificate/<id>): `pulumi config rm eksCertificateArn` for HTTP only"
         )
+    hostname = read.text("eksHostname", "").lower().rstrip(".")
+    if hostname and not HOSTNAME.match(hostname):
+        raise ConfigError(
+            f"eksHostname={hostname!r} is not a DNS name: `pulumi config set eksHostname api.example.com`"
+        )
+    if certificate_arn and not hostname:
+        raise ConfigError(
+            "eksCertificateArn needs eksHostname, the name the certificate covers (no certificate covers the "
+            "ALB's own *.elb.amazonaws.com name): `pulumi config set eksHostname api.example.com`, then point that "
+            "name at the ALB (the albHostname output)"
+        )
     return EksSettings(
         cluster_name=cluster_name,
         kubernetes_version=read.choice("eksKubernetesVersion", "1.35", EKS_VERSIONS, str),
-        availability_zones=read.integer("eksAvailabilityZones", 2, 2, 6),  # EKS needs subnets in two zones at least
+        # EKS needs subnets in two zones at least; past four, awsx's per-zone block (prefix + ceil(log2(zones)))
+        # is no bigger than the private subnet itself, and the plan fails with "Subnets are too large for VPC".
+        availability_zones=read.integer("eksAvailabilityZones", 2, 2, 4),
         nat_gateways=read.choice("eksNatGateways", "single", NAT_GATEWAY_CHOICES, str),
         vpc_cidr=vpc_cidr,
         public_access_cidrs=public_access_cidrs,
@@ -248,6 +262,7 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
         namespace=_kubernetes_name(read.text("namespace", "users-api"), "namespace"),
         image=image,
         certificate_arn=certificate_arn,
+        hostname=hostname,
         architecture=architecture,
     )
 
@@ -358,6 +373,7 @@ KEYS = (
     "eksNodeDiskGib",
     "eksImage",
     "eksCertificateArn",
+    "eksHostname",
 )
 
 

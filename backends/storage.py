@@ -45,7 +45,9 @@ class Storage(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("flask-platform:storage:Storage", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # With protection on, `pulumi destroy` leaves the data and its bucket's settings in AWS (retained, out of
+        # the stack) instead of stopping at the protected table, halfway through removing everything else.
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=deletion_protection)
         tags = dict(tags)
 
         self.table = aws.dynamodb.Table(
@@ -65,7 +67,7 @@ class Storage(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        bucket_child = pulumi.ResourceOptions(parent=self.bucket)
+        bucket_child = pulumi.ResourceOptions(parent=self.bucket, retain_on_delete=deletion_protection)
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-avatars-public-access",
             bucket=self.bucket.id,
@@ -97,7 +99,9 @@ class Storage(pulumi.ComponentResource):
             f"{name}-avatars-tls-only",
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(tls_only_policy),
-            opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions(
+                parent=self.bucket, depends_on=[public_access], retain_on_delete=deletion_protection
+            ),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-avatars-lifecycle",

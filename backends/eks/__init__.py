@@ -25,10 +25,17 @@ from backends.storage import Storage, app_policy_statements
 from . import addons
 from .cluster import create_cluster, create_node_group, node_launch_template, node_role
 from .image import AppImage, build_and_push, prebuilt
-from .irsa import irsa_role
+from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
 
-__all__ = ["Backend", "alb_url", "aws_region", "chart_values", "release_app"]  # release_app: tests wrap it
+__all__ = [
+    "Backend",
+    "alb_hostname",
+    "alb_url",
+    "aws_region",
+    "chart_values",
+    "release_app",
+]  # release_app: tests wrap it
 
 HPA_SYNC_SECONDS = 15  # metrics-server's resolution on EKS; the HPA's control loop runs every 15 s too
 
@@ -66,10 +73,19 @@ def chart_values(
     }
 
 
+def _field(value: Any, name: str) -> Any:
+    """An attribute of the SDK's output types (IngressStatus, ...), or a key of a plain dict."""
+    return value.get(name) if type(value) is dict else getattr(value, name, None)
+
+
+def alb_hostname(status: Any) -> str:
+    """The ALB's DNS name from the Ingress's status, or "" while the controller has not provisioned it yet."""
+    ingress = _field(_field(status, "load_balancer"), "ingress") or []
+    return next((str(_field(entry, "hostname")) for entry in ingress if _field(entry, "hostname")), "")
+
+
 def alb_url(status: Any, https: bool) -> str:
-    """The ALB's URL from the Ingress's status, or "" while the controller has not provisioned it yet."""
-    ingress = ((status or {}).get("load_balancer") or (status or {}).get("loadBalancer") or {}).get("ingress") or []
-    hostname = next((entry.get("hostname") for entry in ingress if entry.get("hostname")), "")
+    hostname = alb_hostname(status)
     return f"{'https' if https else 'http'}://{hostname}" if hostname else ""
 
 
@@ -104,7 +120,7 @@ class Backend(pulumi.ComponentResource):
             name, tags=tags, deletion_protection=spec.deletion_protection, opts=pulumi.ResourceOptions(parent=self)
         )
 
-        def role_for(role_name: str, namespace: str, service_account: str, policy: pulumi.Input[Any]) -> aws.iam.Role:
+        def role_for(role_name: str, namespace: str, service_account: str, policy: pulumi.Input[Any]) -> IrsaRole:
             return irsa_role(
                 f"{name}-{role_name}",
                 oidc_provider_arn=cluster.oidc_provider_arn,
@@ -145,24 +161,24 @@ class Backend(pulumi.ComponentResource):
         controller = addons.release(
             name,
             addons.LOAD_BALANCER_CONTROLLER,
-            pulumi.Output.all(vpc.vpc_id, controller_role.arn).apply(
+            pulumi.Output.all(vpc.vpc_id, controller_role.role.arn).apply(
                 lambda found: addons.load_balancer_controller_values(settings.cluster_name, region, found[0], found[1])
             ),
             kubernetes,
             self,
-            depends_on=[nodes],
+            depends_on=[nodes, *controller_role.resources],  # its permissions outlive it: it deletes the ALB
         )
         addons.release(
             name,
             addons.CLUSTER_AUTOSCALER,
-            autoscaler_role.arn.apply(
+            autoscaler_role.role.arn.apply(
                 lambda arn: addons.cluster_autoscaler_values(
                     settings.cluster_name, region, settings.kubernetes_version, arn
                 )
             ),
             kubernetes,
             self,
-            depends_on=[nodes],
+            depends_on=[nodes, *autoscaler_role.resources],
         )
 
         image: AppImage = (
@@ -171,7 +187,7 @@ class Backend(pulumi.ComponentResource):
             else build_and_push(name, settings.architecture, spec.deletion_protection, tags, parent=self)
         )
         values = pulumi.Output.all(
-            image.repository, image.tag, image.digest, storage.table.name, storage.bucket.bucket, app_role.arn
+            image.repository, image.tag, image.digest, storage.table.name, storage.bucket.bucket, app_role.role.arn
         ).apply(
             lambda found: chart_values(
                 spec,
@@ -183,7 +199,12 @@ class Backend(pulumi.ComponentResource):
             )
         )
         app = release_app(
-            name, settings.namespace, values, kubernetes, parent=self, depends_on=[controller, metrics_server]
+            name,
+            settings.namespace,
+            values,
+            kubernetes,
+            parent=self,
+            depends_on=[controller, metrics_server, *app_role.resources],
         )
         # Read back once the release is done (an unknown ID at preview skips the read): the controller writes the
         # ALB's DNS name into the Ingress's status within seconds; DNS may take a few minutes more to answer.
@@ -193,8 +214,11 @@ class Backend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[app]),
         )
         https = bool(settings.certificate_arn)
+        hostname = ingress.status.apply(alb_hostname)
+        # With a certificate, the name it covers (pointed at the ALB by its owner); else the ALB's own name.
+        url = f"https://{settings.hostname}" if settings.hostname else ingress.status.apply(lambda s: alb_url(s, False))
         self.deployment = Deployment(
-            url=ingress.status.apply(lambda status: alb_url(status, https)),
+            url=url,
             backend="eks",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,
@@ -206,6 +230,7 @@ class Backend(pulumi.ComponentResource):
                 "releaseName": app.name,
                 "region": region,
                 "https": https,  # make address builds the URL from the Ingress when `url` was not known yet
+                "albHostname": hostname,  # where eksHostname's DNS record must point
             },
         )
         self.register_outputs(self.deployment.outputs())

@@ -96,7 +96,6 @@ def cluster_autoscaler_policy(cluster_name: str, partition: str, region: str, ac
                     "autoscaling:DescribeAutoScalingInstances",
                     "autoscaling:DescribeLaunchConfigurations",
                     "autoscaling:DescribeScalingActivities",
-                    "autoscaling:DescribeTags",
                     "ec2:DescribeImages",
                     "ec2:DescribeInstanceTypes",
                     "ec2:DescribeLaunchTemplateVersions",

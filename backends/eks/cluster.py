@@ -27,7 +27,9 @@ ROOT_DEVICE = "/dev/xvda"  # the root volume of the EKS-optimised AL2023 AMIs
 
 def node_role(
     name: str, partition: pulumi.Input[str], tags: Mapping[str, str], parent: pulumi.Resource
-) -> aws.iam.Role:
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The nodes' role and its policy attachments: the node group depends on both (a node without the CNI
+    policy never becomes ready, and on destroy the policies must outlive the nodes)."""
     role = aws.iam.Role(
         f"{name}-node-role",
         assume_role_policy=json.dumps(
@@ -42,14 +44,16 @@ def node_role(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for policy in NODE_MANAGED_POLICIES:
+    attachments = [
         aws.iam.RolePolicyAttachment(
             f"{name}-node-{policy}",
             role=role.name,
             policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
             opts=pulumi.ResourceOptions(parent=role),
         )
-    return role
+        for policy in NODE_MANAGED_POLICIES
+    ]
+    return role, attachments
 
 
 def create_cluster(
@@ -110,17 +114,21 @@ def create_node_group(
     settings: EksSettings,
     cluster: eks.Cluster,
     vpc: awsx.ec2.Vpc,
-    role: aws.iam.Role,
+    role: tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]],
     launch_template: aws.ec2.LaunchTemplate,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> eks.ManagedNodeGroup:
     """EKS tags the group's Auto Scaling group with k8s.io/cluster-autoscaler/<cluster>=owned and .../enabled:
     cluster-autoscaler discovers it by those tags, and its IAM policy may only touch groups tagged so."""
+    node_role_, attachments = role
     return eks.ManagedNodeGroup(
         f"{name}-nodes",
         cluster=cluster,
-        node_role=role,
+        node_role=node_role_,
+        # pulumi-eks fills in the version only without a launch template: without this, a Kubernetes upgrade
+        # would move the control plane and leave the nodes behind.
+        version=settings.kubernetes_version,
         subnet_ids=vpc.private_subnet_ids,
         instance_types=list(settings.instance_types),
         ami_type=AMI_TYPES[settings.architecture],
@@ -134,5 +142,5 @@ def create_node_group(
         ),
         labels={"flask-platform/node-group": "app"},
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(attachments)),
     )

@@ -1,14 +1,17 @@
 """The app image on EKS: an ECR repository and the image built from app/Dockerfile and pushed by Pulumi.
 
-The tag is a digest of the build context, so an unchanged app is neither
-rebuilt nor redeployed, and tags are immutable. The chart is given the pushed
-image's digest too, so a pod can only ever run the bytes that were built here.
+The tag is a digest of the build context, so an unchanged app keeps its tag.
+The chart is given the pushed image's digest, so a pod only ever runs the
+bytes built here: integrity rests on the digest, which is why the tags may be
+mutable (a rebuild of the same context, byte-different by build metadata, must
+be able to push its tag again; with immutable tags that push fails).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +64,13 @@ def build_and_push(
 ) -> AppImage:
     repository = aws.ecr.Repository(
         f"{name}-app",
-        image_tag_mutability="IMMUTABLE",
+        image_tag_mutability="MUTABLE",  # deployed by digest; see the module's docstring
         image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
         encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
         force_delete=not deletion_protection,  # otherwise `pulumi destroy` stops at a repository holding images
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        # protected: `pulumi destroy` leaves the repository and its images rather than stopping halfway
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=deletion_protection),
     )
     aws.ecr.LifecyclePolicy(
         f"{name}-app-lifecycle",
@@ -87,15 +91,20 @@ def build_and_push(
                 ]
             }
         ),
-        opts=pulumi.ResourceOptions(parent=repository),
+        opts=pulumi.ResourceOptions(parent=repository, retain_on_delete=deletion_protection),
     )
-    token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
+    token = aws.ecr.get_authorization_token_output(
+        registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=parent)
+    )
     tag = context_digest()
+    # Relative to the project (Pulumi runs the program there): the same app from another checkout is no change.
+    context = os.path.relpath(APP_DIR)
     image = docker_build.Image(
         f"{name}-image",
         tags=[pulumi.Output.concat(repository.repository_url, ":", tag)],
-        context=docker_build.BuildContextArgs(location=str(APP_DIR)),
-        dockerfile=docker_build.DockerfileArgs(location=str(APP_DIR / "Dockerfile")),
+        context=docker_build.BuildContextArgs(location=context),
+        dockerfile=docker_build.DockerfileArgs(location=os.path.join(context, "Dockerfile")),
+        build_on_preview=False,  # a preview needs no Docker engine and stays quick
         platforms=[PLATFORMS[architecture]],  # the nodes' architecture, whatever this machine's is
         push=True,
         registries=[

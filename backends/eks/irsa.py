@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -41,6 +42,19 @@ def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, servi
     )
 
 
+@dataclass(frozen=True)
+class IrsaRole:
+    """The role and its policy: whoever uses the role depends on both, so the permissions exist as long as the
+    user does (on destroy, the load balancer controller still needs them to delete the ALB)."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+    @property
+    def resources(self) -> list[pulumi.Resource]:
+        return [self.role, self.policy]
+
+
 def irsa_role(
     name: str,
     *,
@@ -51,7 +65,7 @@ def irsa_role(
     policy: pulumi.Input[Mapping[str, Any]],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> IrsaRole:
     """A role for ``namespace/service_account`` with ``policy`` inline (one document, owned by the role)."""
     document = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
         lambda found: trust_policy(found[0], found[1], namespace, service_account)
@@ -63,10 +77,10 @@ def irsa_role(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    aws.iam.RolePolicy(
+    inline = aws.iam.RolePolicy(
         f"{name}-policy",
         role=role.id,
         policy=pulumi.Output.from_input(policy).apply(json.dumps),
         opts=pulumi.ResourceOptions(parent=role),
     )
-    return role
+    return IrsaRole(role, inline)

@@ -25,7 +25,8 @@ GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
 def subnet_masks(vpc_cidr: str) -> tuple[int, int]:
     """(private, public) prefix lengths: an eighth of the VPC per zone for pods, a sixty-fourth for load balancers.
 
-    Six zones of both use 84% of the block, and a /20 VPC still leaves each public subnet the /27 an ALB needs.
+    awsx gives each zone a block of prefix + ceil(log2(zones)) bits, so up to four zones both fit in each zone's
+    block (config caps the count there), and a /20 VPC still leaves each public subnet the /27 an ALB needs.
     """
     prefix = ipaddress.IPv4Network(vpc_cidr).prefixlen
     return prefix + 3, prefix + 6

@@ -69,6 +69,7 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     provider: str | None = None  # the provider reference (urn::id) managing it, when explicit
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the mock answered
 
 
 @dataclass
@@ -78,9 +79,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.provider or None))
+        recorded = Recorded(args.typ, args.name, dict(args.inputs), args.provider or None)
+        self.resources.append(recorded)
         physical = f"{args.name}-1a2b3c"
         if args.typ in MULTI_LANGUAGE_COMPONENTS:  # only their outputs: echoing inputs back crashes the SDK
+            recorded.outputs = MULTI_LANGUAGE_COMPONENTS[args.typ]
             return f"{physical}-id", MULTI_LANGUAGE_COMPONENTS[args.typ]
         state = dict(args.inputs)
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "component"
@@ -103,6 +106,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:apigatewayv2/stage:Stage":
             state["invokeUrl"] = f"https://api123.execute-api.{REGION}.amazonaws.com/"
         state.update(COMPUTED.get(args.typ, {}))
+        if args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+        recorded.outputs = state
         return (args.resource_id or f"{physical}-id"), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -112,10 +118,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return [resource for resource in self.resources if resource.typ == typ]
 
     def one_named(self, typ: str, name: str) -> dict[str, Any]:
-        """The inputs of the resource of this type and logical name, plus its mocked arn."""
+        """The inputs of the resource of this type and logical name, plus the arn the mock gave it."""
         found = [resource for resource in self.of_type(typ) if resource.name == name]
         assert len(found) == 1, f"expected one {typ} named {name}, got {[r.name for r in self.of_type(typ)]}"
-        return {"arn": f"arn:aws:{typ.split(':')[1].split('/')[0]}:{REGION}:{ACCOUNT}:{name}-1a2b3c", **found[0].inputs}
+        return {**found[0].inputs, "arn": found[0].outputs.get("arn")}
 
     def one(self, typ: str) -> Recorded:
         found = self.of_type(typ)

@@ -10,8 +10,10 @@ import asyncio
 import json
 from typing import Any
 
+import jsonschema
 import pulumi
 import pytest
+import yaml
 
 import backends.eks as eks_backend
 from backends.base import AVATAR_PREFIX
@@ -147,6 +149,7 @@ def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_al
     assert nodes["amiType"] == ami_type
     assert nodes["subnetIds"] == VPC_OUTPUTS["privateSubnetIds"]
     assert nodes["launchTemplate"]["version"] == "1"
+    assert nodes["version"] == "1.35", "with a launch template pulumi-eks leaves the nodes' version unset"
 
 
 def test_nodes_require_imdsv2_with_one_hop_so_pods_cannot_reach_the_node_role(
@@ -289,18 +292,21 @@ def test_every_supported_kubernetes_version_has_an_autoscaler_image() -> None:
 # -- the app ---------------------------------------------------------------------------------------------------------
 
 
-def test_the_image_is_built_for_the_nodes_and_pushed_to_a_private_immutable_repository(
+def test_the_image_is_built_for_the_nodes_and_pushed_to_a_private_repository(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
     repository = mocks.one("aws:ecr/repository:Repository").inputs
     image = mocks.one("docker-build:index:Image").inputs
 
-    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageTagMutability"] == "MUTABLE", "deployed by digest: a rebuild may push its tag again"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     assert image["push"] is True
+    assert image["buildOnPreview"] is False
     assert image["platforms"] == ["linux/amd64"]
     assert image["tags"] == [f"{ECR_URL}:{context_digest()}"]
-    assert image["dockerfile"]["location"].endswith("app/Dockerfile")
+    assert (image["context"]["location"], image["dockerfile"]["location"]) == ("app", "app/Dockerfile"), (
+        "relative to the project: another checkout of the same app is no change"
+    )
     assert image["registries"][0]["address"] == ECR_URL
 
 
@@ -333,6 +339,49 @@ def test_the_app_release_gets_the_image_irsa_env_ingress_and_hpa(
     assert values["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 10, "cpuTargetPercent": 70}
 
 
+def overlay(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values: maps merge key by key, anything else replaces."""
+    merged = dict(defaults)
+    for key, value in given.items():
+        both_maps = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = overlay(merged[key], value) if both_maps else value
+    return merged
+
+
+def test_the_app_releases_values_pass_the_charts_own_schema(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    values = releases(mocks)["users-api"]["values"]
+
+    # What `helm install` checks first: the chart's defaults overlaid with the values the backend really passes.
+    jsonschema.validate(overlay(yaml.safe_load((CHART / "values.yaml").read_text()), values), schema)
+    assert values["serviceAccount"]["roleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+
+
+@pytest.mark.parametrize("protected", [True, False])
+def test_protected_data_is_retained_by_destroy_instead_of_stopping_it_halfway(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, protected: bool
+) -> None:
+    retained: dict[str, bool | None] = {}
+    real_init = pulumi.CustomResource.__init__
+
+    def recording(self: pulumi.CustomResource, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        opts = kwargs.get("opts") or (args[1] if len(args) > 1 else None)  # (props, opts, ...)
+        retained[t] = getattr(opts, "retain_on_delete", None)
+        real_init(self, t, name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", recording)
+    deploy(mocks, deletionProtection=str(protected).lower())
+
+    for typ in (
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:ecr/repository:Repository",
+    ):
+        assert retained[typ] is protected, typ
+
+
 def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
     reference = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/users-api:1.4.2"
     deploy(mocks, eksImage=reference, minReplicas="3", maxReplicas="30", cpuTargetPercent="60")
@@ -358,7 +407,35 @@ def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_serv
     monkeypatch.setattr(eks_backend, "release_app", recording)
     deploy(mocks)
 
-    assert sorted(waits_for) == ["users-api-aws-load-balancer-controller", "users-api-metrics-server"]
+    assert sorted(waits_for) == [
+        "users-api-app-policy",
+        "users-api-app-role",
+        "users-api-aws-load-balancer-controller",
+        "users-api-metrics-server",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chart", "role"),
+    [
+        (addons.LOAD_BALANCER_CONTROLLER, "users-api-lb-controller"),
+        (addons.CLUSTER_AUTOSCALER, "users-api-cluster-autoscaler"),
+    ],
+)
+def test_each_controller_waits_for_the_nodes_and_its_roles_policy_which_so_outlive_it(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, chart: addons.Chart, role: str
+) -> None:
+    waits_for: dict[str, list[str]] = {}
+    real_release = addons.release
+
+    def recording(name: str, released: addons.Chart, *args: Any, **kwargs: Any) -> Any:
+        waits_for[released.name] = sorted(resource._name for resource in kwargs["depends_on"])
+        return real_release(name, released, *args, **kwargs)
+
+    monkeypatch.setattr(addons, "release", recording)
+    deploy(mocks)
+
+    assert waits_for[chart.name] == sorted(["users-api-nodes", f"{role}-role", f"{role}-policy"])
 
 
 # -- outputs ---------------------------------------------------------------------------------------------------------
@@ -397,12 +474,22 @@ def test_the_kubeconfig_output_is_a_secret(mocks: RecordingMocks) -> None:
     assert seen == [True]
 
 
-def test_a_certificate_makes_the_url_https(mocks: RecordingMocks) -> None:
-    arn = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f5e9b7c-3a1d-4c2e-9d8f-1b2a3c4d5e6f"
-    outputs = deploy(mocks, eksCertificateArn=arn)
+CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f5e9b7c-3a1d-4c2e-9d8f-1b2a3c4d5e6f"
 
-    assert outputs["url"] == f"https://{ALB_HOSTNAME}"
-    assert releases(mocks)["users-api"]["values"]["ingress"]["certificateArn"] == arn
+
+def test_a_certificate_serves_https_on_the_name_it_covers(mocks: RecordingMocks) -> None:
+    outputs = deploy(mocks, eksCertificateArn=CERTIFICATE, eksHostname="API.example.com.")
+
+    assert outputs["url"] == "https://api.example.com", "no certificate covers the ALB's own amazonaws.com name"
+    assert outputs["albHostname"] == ALB_HOSTNAME, "where the name's DNS record must point"
+    assert releases(mocks)["users-api"]["values"]["ingress"]["certificateArn"] == CERTIFICATE
+
+
+def test_a_certificate_without_the_name_it_covers_is_refused() -> None:
+    with pytest.raises(ConfigError, match="eksCertificateArn needs eksHostname") as failure:
+        parse({"backend": "eks", "eksCertificateArn": CERTIFICATE})
+
+    assert "pulumi config set eksHostname" in str(failure.value)
 
 
 @pytest.mark.parametrize(
@@ -438,7 +525,9 @@ def test_without_a_region_the_backend_says_how_to_set_one(
         ({"eksLogTypes": "api,kubelet"}, "is not a control-plane log type", "eksLogTypes"),
         ({"eksKubernetesVersion": "1.29"}, "is not allowed", "eksKubernetesVersion"),
         ({"eksNatGateways": "three"}, "is not allowed", "eksNatGateways"),
-        ({"eksAvailabilityZones": "1"}, "out of range 2..6", "eksAvailabilityZones"),
+        ({"eksAvailabilityZones": "1"}, "out of range 2..4", "eksAvailabilityZones"),
+        ({"eksAvailabilityZones": "5"}, "out of range 2..4", "eksAvailabilityZones"),
+        ({"eksHostname": "not a name"}, "is not a DNS name", "eksHostname"),
         ({"eksClusterName": "-bad"}, "must be 1-100 letters", "eksClusterName"),
         ({"eksImage": "https://registry/app"}, "is not an image reference", "eksImage"),
         ({"eksCertificateArn": "arn:aws:iam::1:cert/x"}, "is not an ACM certificate ARN", "eksCertificateArn"),
