@@ -136,7 +136,7 @@ class FlaskPlatformArgs(TypedDict, total=False):
     log_retention_days: int
     """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14)."""
     deletion_protection: bool
-    """Protect the users table and keep the avatar bucket's objects on destroy (default true)."""
+    """Protect the users table; destroy then retains it, the bucket and (eks) the image repository (default true)."""
     scaling: ScalingArgs
     """Scaling on the Kubernetes backends."""
     lambda_function: LambdaArgs
