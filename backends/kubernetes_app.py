@@ -52,17 +52,19 @@ def scaling_output(spec: AppSpec, metrics_resolution_seconds: int) -> dict[str, 
 
 def release_app(
     name: str,
+    spec: AppSpec,
     namespace: str,
     values: pulumi.Input[Mapping[str, Any]],
     provider: k8s.Provider,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> k8s.helm.v3.Release:
-    """The chart released as ``name`` (every object named after it: fullnameOverride), atomic: a failed
-    upgrade rolls back instead of leaving a half-updated app."""
+    """The chart released under the app's name, which every object also bears (the backends set fullnameOverride
+    to it), so the releaseName output is also the HPA's name the load tests watch, whatever the component is
+    called. Atomic: a failed upgrade rolls back instead of leaving a half-updated app."""
     return k8s.helm.v3.Release(
         f"{name}-release",
-        name=name,
+        name=spec.name,
         chart=str(CHART),
         namespace=namespace,
         create_namespace=True,

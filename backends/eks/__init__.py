@@ -200,6 +200,7 @@ class Backend(pulumi.ComponentResource):
         )
         app = release_app(
             name,
+            spec,
             settings.namespace,
             values,
             kubernetes,

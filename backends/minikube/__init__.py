@@ -73,7 +73,7 @@ class Backend(pulumi.ComponentResource):
         values = pulumi.Output.all(storage.table.name, storage.bucket.bucket).apply(
             lambda names: chart_values(spec, names[0], names[1])
         )
-        release = release_app(name, settings.namespace, values, cluster, parent=self)
+        release = release_app(name, spec, settings.namespace, values, cluster, parent=self)
         url = f"http://{settings.minikube_ip}:{settings.node_port}" if settings.minikube_ip else ""
         self.deployment = Deployment(
             url=url,

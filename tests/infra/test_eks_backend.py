@@ -43,13 +43,13 @@ def region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
 
 
-def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
+def deploy(mocks: RecordingMocks, component: str = "users-api", **config: str) -> dict[str, Any]:
     spec = parse({"backend": "eks", **config}, stack="prod")
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def run() -> pulumi.Output[None]:
-        backend = eks_backend.Backend("users-api", spec)
+        backend = eks_backend.Backend(component, spec)
         resolved["kubeconfig is secret"] = backend.deployment.extras["kubeconfig"]
         return pulumi.Output.all(**backend.deployment.outputs()).apply(resolved.update)
 
@@ -457,6 +457,16 @@ def test_the_outputs_fill_the_contract_and_the_kubernetes_extras(outputs: dict[s
         "users-api",
         "users-api",
     )
+
+
+def test_the_release_is_named_after_the_app_so_the_load_tests_find_its_hpa_whatever_the_component_is_called(
+    mocks: RecordingMocks,
+) -> None:
+    outputs = deploy(mocks, component="platform", appName="shop-api")
+    release = releases(mocks)["shop-api"]
+
+    assert outputs["releaseName"] == "shop-api"
+    assert release["values"]["fullnameOverride"] == "shop-api", "the HPA, Service and Ingress bear this name"
 
 
 def test_the_kubeconfig_output_is_a_secret(mocks: RecordingMocks) -> None:
