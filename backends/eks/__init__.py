@@ -216,8 +216,13 @@ class Backend(pulumi.ComponentResource):
         )
         https = bool(settings.certificate_arn)
         hostname = ingress.status.apply(alb_hostname)
-        # With a certificate, the name it covers (pointed at the ALB by its owner); else the ALB's own name.
-        url = f"https://{settings.hostname}" if settings.hostname else ingress.status.apply(lambda s: alb_url(s, False))
+        # eksHostname (its owner points it at the ALB; a certificate must cover it), else the ALB's own name.
+        scheme = "https" if https else "http"
+        url = (
+            f"{scheme}://{settings.hostname}"
+            if settings.hostname
+            else ingress.status.apply(lambda s: alb_url(s, https))
+        )
         self.deployment = Deployment(
             url=url,
             backend="eks",

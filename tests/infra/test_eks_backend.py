@@ -495,6 +495,10 @@ def test_a_certificate_serves_https_on_the_name_it_covers(mocks: RecordingMocks)
     assert releases(mocks)["users-api"]["values"]["ingress"]["certificateArn"] == CERTIFICATE
 
 
+def test_a_hostname_without_a_certificate_stays_http(mocks: RecordingMocks) -> None:
+    assert deploy(mocks, eksHostname="api.example.com")["url"] == "http://api.example.com"
+
+
 def test_a_certificate_without_the_name_it_covers_is_refused() -> None:
     with pytest.raises(ConfigError, match="eksCertificateArn needs eksHostname") as failure:
         parse({"backend": "eks", "eksCertificateArn": CERTIFICATE})
