@@ -267,6 +267,12 @@ def config_values(args: FlaskPlatformArgs) -> dict[str, str]:
     return values
 
 
+def _fields_of(settings: Any, names: dict[str, str]) -> dict[str, Any]:
+    """The settings dataclass's fields that an args group holds under the same names (tuples become lists)."""
+    values = {name: getattr(settings, name) for name in names}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+
+
 def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
     """The args equal to an already validated AppSpec: how the root program passes its config on."""
     return FlaskPlatformArgs(
@@ -276,11 +282,7 @@ def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
         log_level=spec.log_level,
         log_retention_days=spec.log_retention_days,
         deletion_protection=spec.deletion_protection,
-        scaling=ScalingArgs(
-            min_replicas=spec.scaling.min_replicas,
-            max_replicas=spec.scaling.max_replicas,
-            cpu_target_percent=spec.scaling.cpu_target_percent,
-        ),
+        scaling=ScalingArgs(**_fields_of(spec.scaling, _SCALING)),  # type: ignore[typeddict-item]
         lambda_function=LambdaArgs(
             runtime=spec.lambda_.runtime,
             architecture=spec.lambda_.architecture,
@@ -290,31 +292,6 @@ def args_from_spec(spec: AppSpec) -> FlaskPlatformArgs:
             throttle_rate_limit=int(spec.lambda_.throttle_rate_limit),
             throttle_burst_limit=spec.lambda_.throttle_burst_limit,
         ),
-        minikube=MinikubeArgs(
-            context=spec.minikube.context,
-            namespace=spec.minikube.namespace,
-            image=spec.minikube.image,
-            node_port=spec.minikube.node_port,
-            emulator_url=spec.minikube.emulator_url,
-            emulator_url_from_pods=spec.minikube.emulator_url_from_pods,
-            minikube_ip=spec.minikube.minikube_ip,
-        ),
-        eks=EksArgs(
-            cluster_name=spec.eks.cluster_name,
-            kubernetes_version=spec.eks.kubernetes_version,
-            availability_zones=spec.eks.availability_zones,
-            nat_gateways=spec.eks.nat_gateways,
-            vpc_cidr=spec.eks.vpc_cidr,
-            public_access_cidrs=list(spec.eks.public_access_cidrs),
-            log_types=list(spec.eks.log_types),
-            instance_types=list(spec.eks.instance_types),
-            node_min=spec.eks.node_min,
-            node_desired=spec.eks.node_desired,
-            node_max=spec.eks.node_max,
-            node_disk_gib=spec.eks.node_disk_gib,
-            namespace=spec.eks.namespace,
-            image=spec.eks.image,
-            certificate_arn=spec.eks.certificate_arn,
-            hostname=spec.eks.hostname,
-        ),
+        minikube=MinikubeArgs(**_fields_of(spec.minikube, _MINIKUBE)),  # type: ignore[typeddict-item]
+        eks=EksArgs(**_fields_of(spec.eks, _EKS)),  # type: ignore[typeddict-item]
     )

@@ -41,13 +41,8 @@ def hpa_values(spec: AppSpec) -> dict[str, Any]:
 
 def scaling_output(spec: AppSpec, metrics_resolution_seconds: int) -> dict[str, Any]:
     """The ``scaling`` stack output the load tests check against (never a second copy of these numbers)."""
-    return {
-        "kind": "kubernetes",
-        "minReplicas": spec.scaling.min_replicas,
-        "maxReplicas": spec.scaling.max_replicas,
-        "cpuTargetPercent": spec.scaling.cpu_target_percent,
-        "metricsResolutionSeconds": metrics_resolution_seconds,
-    }
+    policy = {key: value for key, value in hpa_values(spec).items() if key != "enabled"}
+    return {"kind": "kubernetes", **policy, "metricsResolutionSeconds": metrics_resolution_seconds}
 
 
 def release_app(
