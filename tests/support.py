@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 from typing import Any
 
 from PIL import Image
 
-from users_api.config import Settings
+from loadtests.photos import photo
+from users_api.config import DEFAULT_MAX_AVATAR_BYTES, Settings
 
 REGION = "us-east-1"
 
@@ -30,6 +32,18 @@ def noise_png(target_bytes: int, seed: int = 7) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+# Photo sizes every accepted format is uploaded at: a phone photo re-saved small, the 1.47 MB PNG a
+# user's upload was refused at, and the avatar limit minus one byte and exactly at it.
+PHOTO_SIZES = (270_000, 1_470_000, DEFAULT_MAX_AVATAR_BYTES - 1, DEFAULT_MAX_AVATAR_BYTES)
+PHOTO_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+@functools.cache
+def photo_bytes(fmt: str, size: int) -> bytes:
+    """A photo-like ``fmt`` image of exactly ``size`` bytes (WebP: even sizes only), made once per session."""
+    return photo(fmt, size)
 
 
 def settings(table: str, bucket: str, endpoint_url: str | None = None, **overrides: Any) -> Settings:

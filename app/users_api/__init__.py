@@ -28,6 +28,8 @@ __all__ = ["ConfigError", "Settings", "create_app"]
 
 # Multipart overhead allowed on top of the avatar itself (boundaries, part headers, name, email).
 FORM_OVERHEAD_BYTES = 64 * 1024
+# More parts than this is not a sign-up form: Werkzeug stops parsing (413 too_many_parts).
+MAX_FORM_PARTS = 16
 
 
 def create_app(settings: Settings | None = None, clients: AwsClients | None = None) -> Flask:
@@ -41,8 +43,13 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     app.json.sort_keys = False  # type: ignore[attr-defined]  # fields keep their documented order
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_avatar_bytes + FORM_OVERHEAD_BYTES,
-        MAX_FORM_MEMORY_SIZE=FORM_OVERHEAD_BYTES,
-        MAX_FORM_PARTS=16,
+        # Off on purpose. Werkzeug 3.1 applies this limit to its multipart decoder's buffer too
+        # (sansio/multipart.py, MultipartDecoder.receive_data: held-back bytes + the next 64 KiB read),
+        # so any value near the read size refuses file parts depending on their bytes: ordinary photos
+        # got 413. The body stays bounded by MAX_CONTENT_LENGTH; text fields get the app's own limit
+        # (routes.TEXT_FIELD_MAX_BYTES), checked after parsing so the 413 can name the field.
+        MAX_FORM_MEMORY_SIZE=None,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
     )
     app.extensions[EXTENSION_KEY] = {
         "store": UserStore(clients, settings.table_name, settings.bucket_name),
@@ -57,7 +64,7 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     }
     app.register_blueprint(api)
     app.register_blueprint(docs)
-    register_error_handlers(app)
+    register_error_handlers(app, settings.max_avatar_bytes)
     install_request_hooks(app)
     if settings.trusted_proxies:
         # Scheme, port and client address only: ALB and API Gateway pass a client's X-Forwarded-Host and

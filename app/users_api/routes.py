@@ -19,6 +19,9 @@ api = Blueprint("api", __name__)
 
 EXTENSION_KEY = "users_api"
 _STREAM_CHUNK = 64 * 1024
+# Each text field's own limit, in UTF-8 bytes: far above any valid name (100 characters) or email
+# (254), far below the avatar's. Past it the answer is a 413 naming the field, not the avatar.
+TEXT_FIELD_MAX_BYTES = 4096
 
 
 def _store() -> UserStore:
@@ -66,7 +69,15 @@ def create_user() -> tuple[Response, int, dict[str, str]]:
             "multipart_required",
             "send the user as multipart/form-data with fields name, email and avatar (curl -F)",
         )
-    form = request.form  # parses the body; past MAX_CONTENT_LENGTH this raises 413
+    form = request.form  # parses the body; errors.py names the limit a 413 from parsing hit
+    for field, value in form.items(multi=True):
+        if len(value) > TEXT_FIELD_MAX_BYTES or len(value.encode()) > TEXT_FIELD_MAX_BYTES:
+            raise ApiError(
+                413,
+                "field_too_large",
+                f"the form field {field[:64]!r} is larger than {TEXT_FIELD_MAX_BYTES} bytes",
+                field=field[:64],
+            )
     name = parse_name(form.get("name"))
     email = parse_email(form.get("email"))
     upload = request.files.get("avatar")
@@ -75,7 +86,12 @@ def create_user() -> tuple[Response, int, dict[str, str]]:
     limit = current_app.extensions[EXTENSION_KEY]["max_avatar_bytes"]
     raw = _read_at_most(upload.stream, limit)
     if raw is None:
-        raise ApiError(413, "avatar_too_large", f"avatar is larger than {limit} bytes", field="avatar")
+        raise ApiError(
+            413,
+            "avatar_too_large",
+            f"the avatar is larger than {limit} bytes (MAX_AVATAR_BYTES): send a smaller image",
+            field="avatar",
+        )
     user = _store().create_user(name, email, reencode(raw))
     root = request.url_root
     return jsonify(_user_json(user, root)), 201, {"Location": _user_url(root, user.email)}

@@ -137,6 +137,13 @@ class TestCreateUser:
         assert response.status_code == 413
         assert error_of(response)["code"] == "avatar_too_large"
 
+    @pytest.mark.parametrize(("value", "status"), [("é" * 2048, 400), ("é" * 2048 + "x", 413)])
+    def test_a_text_fields_limit_counts_utf8_bytes(self, client: FlaskClient, value: str, status: int) -> None:
+        response = signup(client, name=value)  # 4096 bytes is a too-long name (400); 4097 is past the limit
+
+        assert response.status_code == status
+        assert error_of(response)["field"] == "name"
+
     def test_a_body_past_the_request_limit_is_a_413(self, mocked_aws: None) -> None:
         client = create_app(settings("users", "users-avatars", max_avatar_bytes=1000)).test_client()
         data = signup_form()
@@ -288,6 +295,13 @@ class TestProtocol:
         assert response.status_code == 405
         assert allowed in response.headers["Allow"]
         assert error_of(response)["code"] == "method_not_allowed"
+
+    def test_posting_to_the_listing_is_a_405_pointing_at_post_user(self, client: FlaskClient) -> None:
+        response = client.post("/users", data=signup_form(), content_type=MULTIPART)
+
+        assert response.status_code == 405
+        assert "GET" in response.headers["Allow"]
+        assert "POST /user " in error_of(response)["message"]
 
     def test_unknown_path_is_a_json_404(self, client: FlaskClient) -> None:
         response = client.get("/nope")
