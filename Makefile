@@ -29,6 +29,7 @@ TIME_SCALE ?= 1
 TARGET_RPS ?= 0
 PROCESSES ?= 0
 THRESHOLDS ?=
+AVATAR_MIX ?=
 # make compare / compare-local
 STACKS ?=
 KUBECONFIG_FILE ?=
@@ -52,6 +53,7 @@ help: ## Show this list of commands
 	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
 	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 
 $(STAMP): requirements-dev.txt requirements-chart.txt requirements.txt app/requirements.txt app/pyproject.toml
@@ -121,7 +123,7 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 
 .PHONY: loadtest
 loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
-	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
+	$(if $(AVATAR_MIX),LOCUST_AVATAR_MIX='$(AVATAR_MIX)') $(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
 	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)')
 
 .PHONY: compare

@@ -11,19 +11,21 @@ Run it with a shape: ``locust -f loadtests/locustfile.py,loadtests/shapes/ramp.p
 from __future__ import annotations
 
 import contextlib
-import io
+import itertools
 import os
 import random
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import requests
 from locust import HttpUser, between, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
-from PIL import Image
 
 from loadtests import plugin  # noqa: F401 - registers the thresholds' options and listeners
+from loadtests.avatar_mix import DEFAULT_MIX, AvatarMixError, parse_mix
+from loadtests.photos import photo
 
 LIST = "GET /users"
 SIGN_UP = "POST /user"
@@ -32,13 +34,40 @@ DELETE = "DELETE /users/[email]"
 _created: list[str] = []  # emails this process signed up, deleted at the end
 
 
-def avatar_png() -> bytes:
-    """A small PNG that differs every time (a real image the API re-encodes)."""
-    image = Image.new("RGB", (48, 48), tuple(random.randrange(256) for _ in range(3)))  # noqa: S311
-    image.putpixel((random.randrange(48), random.randrange(48)), (0, 0, 0))  # noqa: S311
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+# (file name, bytes, Content-Type) of each avatar in the mix, made once per process before the load starts
+# (making a 2 MB photo takes up to a second of CPU, which must not stall the load generator mid-run).
+_avatars: Iterator[tuple[str, bytes, str]] = iter(())
+
+
+@events.init_command_line_parser.add_listener
+def _avatar_options(parser: Any) -> None:
+    parser.add_argument(
+        "--avatar-mix",
+        env_var="LOCUST_AVATAR_MIX",
+        default=DEFAULT_MIX,
+        help="the photo-like avatars sign-ups upload, cycled: FORMAT:SIZE,... (e.g. jpeg:300k,png:1.5m)",
+    )
+
+
+@events.init.add_listener
+def _make_avatars(environment: Environment, **_: Any) -> None:
+    global _avatars
+    if isinstance(environment.runner, MasterRunner) or environment.parsed_options is None:
+        return
+    try:
+        mix = parse_mix(environment.parsed_options.avatar_mix)
+    except AvatarMixError as exc:
+        raise SystemExit(f"locust: --avatar-mix (Make: AVATAR_MIX): {exc}") from None
+    files = [
+        (f"photo-{n}.{fmt.lower()}", photo(fmt, size, seed=n), CONTENT_TYPES[fmt]) for n, (fmt, size) in enumerate(mix)
+    ]
+    _avatars = itertools.cycle(files)
+
+
+def next_avatar() -> tuple[str, bytes, str]:
+    """The next photo of the mix; before the mix is made (Locust's init), a small JPEG."""
+    return next(_avatars, ("photo.jpg", photo("JPEG", 60_000), "image/jpeg"))
 
 
 class ApiUser(HttpUser):
@@ -98,7 +127,7 @@ class SignUp(ApiUser):
             "/user",
             name=SIGN_UP,
             data={"name": "Load Test", "email": email},
-            files={"avatar": ("avatar.png", avatar_png(), "image/png")},
+            files={"avatar": next_avatar()},
             catch_response=True,
         ) as response:
             if response.status_code == 201:

@@ -137,3 +137,36 @@ def test_bad_options_are_refused_before_anything_starts(arguments: list[str], sa
 
     assert result.returncode == 2
     assert says in result.stderr
+
+
+def test_sign_ups_upload_photo_sized_avatars_of_every_format_without_a_failure(tmp_path: Path, own_server: str) -> None:
+    mix = "jpeg:1.9m,png:1.5m,webp:800k,gif:300k,jpeg:300k"
+
+    result = loadtest(
+        "--scenario",
+        "smoke",
+        "--time-scale",
+        "0.3",
+        "--results",
+        str(tmp_path),
+        env={"HOST_ADDRESS": own_server, "LOCUST_AVATAR_MIX": mix},
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (sign_ups,) = [e for e in json.loads((tmp_path / "locust.json").read_text()) if e["name"] == "POST /user"]
+    assert sign_ups["num_requests"] > 0
+    assert sign_ups["num_failures"] == 0
+
+
+def test_a_bad_avatar_mix_is_refused_naming_the_make_variable(tmp_path: Path, own_server: str) -> None:
+    result = loadtest(
+        "--scenario",
+        "smoke",
+        "--results",
+        str(tmp_path),
+        env={"HOST_ADDRESS": own_server, "LOCUST_AVATAR_MIX": "bmp:1m"},
+    )
+
+    assert result.returncode != 0
+    assert "AVATAR_MIX" in result.stdout + result.stderr
+    assert "'bmp:1m'" in result.stdout + result.stderr
