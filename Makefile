@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCAL_STAMP := $(VENV)/.local-stamp
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
@@ -56,13 +57,20 @@ help: ## Show this list of commands
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 
-$(STAMP): requirements-dev.txt requirements-chart.txt requirements.txt app/requirements.txt app/pyproject.toml
+# Two steps into one .venv: what `make local` needs (the app and the emulator, seconds), then the
+# whole toolchain (Pulumi, Helm's library, Locust, linters, ...) for the commands that need it.
+$(LOCAL_STAMP): requirements-local.txt app/requirements.txt app/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "make: Python 3.11 or newer is needed as '$(PYTHON)'; install it or run make PYTHON=python3.12 ..." >&2; exit 1; }
-	@echo "Creating the virtual environment in $(VENV) (first run only; takes a minute) ..."
+	@echo "Installing the API and its AWS emulator into $(VENV) (on the first run, and when its pins change) ..."
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-chart.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-local.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e app
+	@touch $@
+
+$(STAMP): $(LOCAL_STAMP) requirements-dev.txt requirements-chart.txt requirements.txt
+	@echo "Installing the development toolchain into $(VENV) (on first use, and when its pins change; a few minutes) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-chart.txt
 	@touch $@
 
 # checkov pins an older boto3 exactly, so it gets a virtual environment of its own.
@@ -73,10 +81,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	@touch $@
 
 .PHONY: venv
-venv: $(STAMP) ## Create or update the project's virtual environment (.venv)
+venv: $(STAMP) ## Create or update the project's virtual environment (.venv) with the whole toolchain
 
 .PHONY: local
-local: $(STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (BACKEND=gunicorn|lambda)
+local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (BACKEND=gunicorn|lambda)
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
 	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
