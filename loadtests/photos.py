@@ -43,6 +43,11 @@ def photo(fmt: str, size: int, seed: int = 0) -> bytes:
     return _pad(fmt, body, target)
 
 
+def phone_jpeg(width: int = 4032, quality: int = 70, seed: int = 0) -> bytes:
+    """A phone camera's full-resolution JPEG, 4:3 (4032 x 3024 is 12.2 MP: about 1.6 MB at quality 70)."""
+    return _encode("JPEG", _scene(width, seed), quality=quality)
+
+
 def _picture_at_most(fmt: str, budget: int, seed: int) -> bytes:
     """The largest picture this recipe makes within ``budget`` bytes, found by shrinking its side."""
     side = _first_guess(fmt, budget)

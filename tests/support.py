@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from loadtests.photos import photo
+from loadtests.photos import phone_jpeg, photo
 from users_api.config import DEFAULT_MAX_AVATAR_BYTES, Settings
 
 REGION = "us-east-1"
@@ -44,6 +44,14 @@ PHOTO_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 def photo_bytes(fmt: str, size: int) -> bytes:
     """A photo-like ``fmt`` image of exactly ``size`` bytes (WebP: even sizes only), made once per session."""
     return photo(fmt, size)
+
+
+@functools.cache
+def phone_photo() -> bytes:
+    """A 12-megapixel phone JPEG (4032 x 3024) under the 2 MiB avatar limit."""
+    data = phone_jpeg()
+    assert len(data) < DEFAULT_MAX_AVATAR_BYTES
+    return data
 
 
 def settings(table: str, bucket: str, endpoint_url: str | None = None, **overrides: Any) -> Settings:

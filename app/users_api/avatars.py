@@ -24,6 +24,10 @@ FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
 }
 # 2048 x 2048 in: decoding one costs at most ~16 MB (a 4096-square WebP of 30 KB cost 420 MB).
 MAX_PIXELS = 2048 * 2048
+# A phone's full-resolution JPEG (12 MP; 48 MP on some) is what users upload. libjpeg decodes a JPEG at
+# 1/2, 1/4 or 1/8 scale directly (Pillow's Image.draft picks the scale from the header, before any pixel
+# is decoded), so such a photo decodes within MAX_PIXELS; PNG, GIF and WebP decode in full only.
+JPEG_MAX_PIXELS = 48_000_000
 # Stored avatars fit in this square: larger ones are scaled down before they are encoded.
 MAX_SIDE = 1024
 # The only ancillary data an encoder may carry over: everything else (EXIF, ICC, comments, text) is dropped.
@@ -35,6 +39,12 @@ _SAVE_MODES = {
     "GIF": {"L", "P"},
     "WEBP": {"RGB", "RGBA"},
 }
+
+
+_TOO_MANY_PIXELS = (
+    f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048), or {JPEG_MAX_PIXELS // 1_000_000}"
+    " megapixels for a JPEG"
+)
 
 
 @dataclass(frozen=True)
@@ -52,16 +62,18 @@ def reencode(raw: bytes) -> Avatar:
     """Decode ``raw`` as PNG, JPEG, GIF or WebP and re-encode it (first frame only), or raise 415."""
     from PIL import Image, UnidentifiedImageError
 
-    # Pillow's own bomb guard: past MAX_PIXELS it warns (an error here) and past twice that it raises,
-    # both while reading the header, before any pixel is decompressed.
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # Pillow's own bomb guard: past this it warns (an error here) and past twice that it raises, both
+    # while reading the header. The tighter per-format limits below are checked before load() too.
+    Image.MAX_IMAGE_PIXELS = JPEG_MAX_PIXELS
     warnings.simplefilter("error", Image.DecompressionBombWarning)
     if not raw:
         raise _unsupported("avatar is empty: upload a PNG, JPEG, GIF or WebP image")
     try:
         with Image.open(io.BytesIO(raw), formats=list(FORMATS)) as image:
+            if image.format == "JPEG" and image.width * image.height <= JPEG_MAX_PIXELS:
+                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode at the smallest scale still >= MAX_SIDE
             if image.width * image.height > MAX_PIXELS:
-                raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048)")
+                raise _unsupported(_TOO_MANY_PIXELS)
             image.load()
             fmt = str(image.format)
             frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
@@ -71,7 +83,7 @@ def reencode(raw: bytes) -> Avatar:
             out = io.BytesIO()
             frame.save(out, format=fmt, **FORMATS[fmt][2])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _unsupported(f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048)") from None
+        raise _unsupported(_TOO_MANY_PIXELS) from None
     except UnidentifiedImageError:
         raise _unsupported("avatar is not a PNG, JPEG, GIF or WebP image") from None
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from devtools.processes import free_port, gunicorn_command, lambda_front_command, spawn, stop, wait_for_http
 from devtools.resources import app_environment, s3_client
-from tests.support import PHOTO_FORMATS, PHOTO_SIZES, REGION, photo_bytes
+from tests.support import PHOTO_FORMATS, PHOTO_SIZES, REGION, phone_photo, photo_bytes
 from users_api.config import DEFAULT_MAX_AVATAR_BYTES
 
 pytestmark = pytest.mark.integration
@@ -77,6 +77,15 @@ def test_photos_up_to_the_limit_are_stored_and_served_back(base_url: str, fmt: s
         stored = Image.open(io.BytesIO(requests.get(redirect.headers["Location"], timeout=30).content))
         assert stored.format == fmt
         assert max(stored.size) <= 1024, "stored avatars are scaled to fit 1024 pixels"
+
+
+def test_a_phones_full_resolution_photo_is_stored_scaled_down(base_url: str) -> None:
+    created = sign_up(base_url, phone_photo())
+
+    assert created.status_code == 201, created.text
+    redirect = requests.get(f"{base_url}/users/ada@example.com/avatar", allow_redirects=False, timeout=30)
+    stored = Image.open(io.BytesIO(requests.get(redirect.headers["Location"], timeout=30).content))
+    assert stored.size == (1024, 768)
 
 
 def test_one_byte_past_the_avatar_limit_is_a_413_naming_the_avatar(

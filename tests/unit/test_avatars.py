@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.support import image_bytes
-from users_api.avatars import MAX_PIXELS, reencode
+from tests.support import image_bytes, phone_photo
+from users_api.avatars import JPEG_MAX_PIXELS, MAX_PIXELS, reencode
 from users_api.errors import ApiError
 
 GPS_IFD = 0x8825
@@ -107,6 +107,52 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
         reencode(bomb)
 
     assert refused.value.status == 415
+    assert "pixels" in refused.value.message
+
+
+def with_jpeg_dimensions(jpeg: bytes, width: int, height: int) -> bytes:
+    """``jpeg`` whose baseline frame header (SOF0) claims another size: what a bomb's header looks like."""
+    at = jpeg.index(b"\xff\xc0") + 5  # marker (2), length (2), precision (1), then height and width
+    return jpeg[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[at + 4 :]
+
+
+def test_a_phones_full_resolution_jpeg_is_decoded_at_a_reduced_scale_and_stored() -> None:
+    phone = phone_photo()
+
+    avatar = reencode(phone)
+
+    with Image.open(io.BytesIO(avatar.data)) as stored:
+        assert stored.format == "JPEG"
+        assert stored.size == (1024, 768)
+
+
+def test_a_jpeg_at_the_jpeg_pixel_limit_is_accepted() -> None:
+    at_limit = image_bytes("JPEG", size=(8000, 6000))
+    assert JPEG_MAX_PIXELS == 8000 * 6000
+
+    assert max(Image.open(io.BytesIO(reencode(at_limit).data)).size) == 1024
+
+
+@pytest.mark.parametrize(("width", "height"), [(8000, 6001), (20000, 20000)], ids=["one-row-more", "400-megapixels"])
+def test_a_jpeg_past_the_jpeg_pixel_limit_is_refused_from_its_header(width: int, height: int) -> None:
+    claimed = with_jpeg_dimensions(image_bytes("JPEG", size=(64, 48)), width, height)
+
+    with pytest.raises(ApiError) as refused:
+        reencode(claimed)
+
+    assert refused.value.status == 415
+    assert "pixels" in refused.value.message
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP"])
+def test_formats_without_scaled_decoding_are_held_to_2048_squared(fmt: str) -> None:
+    side = int(MAX_PIXELS**0.5)
+    at_limit = image_bytes(fmt, size=(side, side))
+    past_limit = image_bytes(fmt, size=(side, side + 1))
+
+    assert max(Image.open(io.BytesIO(reencode(at_limit).data)).size) == 1024
+    with pytest.raises(ApiError) as refused:
+        reencode(past_limit)
     assert "pixels" in refused.value.message
 
 
