@@ -7,7 +7,6 @@ exports); with no Pulumi CLI or no selected stack, it is the local stack's.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .processes import parse_port
+from .make_args import MakeArgumentParser, port
 from .stack import StackError, kubeconfig_text, selected_stack, stack_outputs, write_private
 
 COMMAND = "make address"
@@ -103,14 +102,9 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make address")
-    parser.add_argument("--port", default="5000", help="the local stack's port (Make: PORT)")
+    parser = MakeArgumentParser("address")
+    parser.add_variable("PORT", "--port", port, default=5000, help="the local stack's port")
     args = parser.parse_args(argv)
-    try:
-        parse_port(args.port)
-    except ValueError as exc:
-        print(f"make address: PORT={exc}", file=sys.stderr)
-        return 2
     try:
         url, why = selected_stack_url()
     except StackError as error:
@@ -122,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{args.port}"
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", int(args.port))) != 0:
+            if sock.connect_ex(("127.0.0.1", args.port)) != 0:
                 print(f"# {why}; nothing listens on {url} yet: start it with `make local`", file=sys.stderr)
     print(f"export HOST_ADDRESS={url}")
     return 0

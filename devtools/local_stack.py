@@ -16,12 +16,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .make_args import MakeArgumentParser, one_of, port, whole_number
 from .processes import (
     REPO_ROOT,
     StartupError,
     gunicorn_command,
     lambda_front_command,
-    parse_port,
     port_in_use,
     spawn,
     start_emulator,
@@ -34,37 +34,35 @@ LOG_DIR = REPO_ROOT / ".local"
 SERVERS = ("gunicorn", "lambda")
 
 
-def port(raw: str) -> int:
-    try:
-        return parse_port(raw)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def positive(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
-    return int(raw)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the app's (users_api.config), checked before it starts
+LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make local", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=port, default=5000, help="the app's port (Make: PORT)")
-    parser.add_argument("--emulator-port", type=port, default=4566, help="moto server's port (Make: EMULATOR_PORT)")
-    parser.add_argument("--region", default="us-east-1", help="the emulated AWS region (Make: AWS_REGION)")
-    parser.add_argument("--table", default="users", help="the users table's name (Make: DYNAMODB_TABLE)")
-    parser.add_argument("--bucket", default="users-avatars", help="the avatar bucket's name (Make: S3_BUCKET)")
-    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (Make: GUNICORN_WORKERS)")
-    parser.add_argument("--threads", type=positive, default=4, help="threads per worker (Make: GUNICORN_THREADS)")
-    parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
-    parser.add_argument(
-        "--backend",
-        choices=SERVERS,
-        default="gunicorn",
-        help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API) (Make: BACKEND)",
+    parser = MakeArgumentParser("local", description=__doc__.splitlines()[0])
+    parser.add_variable("PORT", "--port", port, default=5000, help="the app's port")
+    parser.add_variable("EMULATOR_PORT", "--emulator-port", port, default=4566, help="moto server's port")
+    parser.add_variable("AWS_REGION", "--region", default="us-east-1", help="the emulated AWS region")
+    parser.add_variable("DYNAMODB_TABLE", "--table", default="users", help="the users table's name")
+    parser.add_variable("S3_BUCKET", "--bucket", default="users-avatars", help="the avatar bucket's name")
+    parser.add_variable("GUNICORN_WORKERS", "--workers", whole_number(1), default=2, help="gunicorn workers")
+    parser.add_variable("GUNICORN_THREADS", "--threads", whole_number(1), default=4, help="threads per worker")
+    parser.add_variable(
+        "LOG_LEVEL", "--log-level", one_of(LOG_LEVELS, upper=True), default="INFO", help="the app's log level"
     )
-    parser.add_argument(
-        "--lambda-timeout", type=positive, default=15, help="with --backend lambda: the function's timeout, seconds"
+    parser.add_variable(
+        "BACKEND",
+        "--backend",
+        one_of(SERVERS),
+        default="gunicorn",
+        help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API)",
+    )
+    parser.add_variable(
+        "LAMBDA_TIMEOUT",
+        "--lambda-timeout",
+        whole_number(1, LAMBDA_MAX_TIMEOUT),
+        default=15,
+        help="with --backend lambda: the function's timeout, seconds",
     )
     args = parser.parse_args(argv)
     if args.port == args.emulator_port:

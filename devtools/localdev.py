@@ -14,12 +14,12 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from .make_args import MakeArgumentParser, port
 from .processes import REPO_ROOT, port_in_use
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
@@ -94,9 +94,9 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make localdev", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stack", default="minikube", help="the Pulumi stack to create or reuse (Make: STACK)")
-    parser.add_argument("--emulator-port", type=int, default=4566, help="the emulator's port (Make: EMULATOR_PORT)")
+    parser = MakeArgumentParser("localdev", description=(__doc__ or "").splitlines()[0])
+    parser.add_variable("STACK", "--stack", default="minikube", help="the Pulumi stack to create or reuse")
+    parser.add_variable("EMULATOR_PORT", "--emulator-port", port, default=4566, help="the emulator's port")
     args = parser.parse_args(argv)
     try:
         localdev(args.stack, args.emulator_port)
