@@ -137,7 +137,7 @@ compare-local: $(STAMP) ## The same comparison for the local container path and 
 
 .PHONY: minikube-image
 minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled with IfNotPresent)
-	minikube image build --tag flask-platform/users-api:dev app
+	@$(PYTHON) -m devtools.minikube_image
 
 .PHONY: localdev
 localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
