@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from .make_args import MakeArgumentParser, port
-from .stack import StackError, kubeconfig_text, selected_stack, stack_outputs, write_private
+from .stack import StackError, kubeconfig_text, run_cli, selected_stack, stack_outputs, write_private
 
 COMMAND = "make address"
 ALB_WAIT = (
@@ -27,7 +26,7 @@ ALB_WAIT = (
 
 def selected_stack_url() -> tuple[str | None, str]:
     """(url or None, why): the selected stack's ``url`` output, if there is a stack to ask."""
-    stack, why = selected_stack()
+    stack, why = selected_stack(COMMAND)
     if stack is None:
         return None, why
     values = stack_outputs(COMMAND)
@@ -58,16 +57,16 @@ def ingress_url(stack: str) -> str:
     with tempfile.TemporaryDirectory() as private:  # the kubeconfig is a secret output: 700 and 600
         config = Path(private) / "kubeconfig"
         write_private(config, kubeconfig)
-        found = subprocess.run(
+        found = run_cli(
+            COMMAND,
             [
                 kubectl,
                 *("--kubeconfig", str(config), "-n", str(namespace), "get", "ingress", str(name)),
                 *("-o", "jsonpath={.status.loadBalancer.ingress[0].hostname}"),
             ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            "kubectl get ingress",
+            "check that the cluster answers (`make kubeconfig`, then `kubectl get nodes`) "
+            "and that your AWS credentials are valid (`aws sts get-caller-identity`)",
         )
     hostname = found.stdout.strip()
     if found.returncode != 0 or not hostname:
@@ -97,7 +96,7 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
     node_port = outputs.get("nodePort")
     if minikube is None or node_port is None:
         return None
-    ip = subprocess.run([minikube, "ip"], capture_output=True, text=True, check=False).stdout.strip()
+    ip = run_cli(COMMAND, [minikube, "ip"], "minikube ip", "check `minikube status`").stdout.strip()
     return f"http://{ip}:{node_port}" if ip else None
 
 
