@@ -145,7 +145,7 @@ localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, 
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda
-	$(BIN)/python -m backends.lambda.package --runtime '$(RUNTIME)' --architecture '$(ARCH)'
+	$(BIN)/python -m devtools.package_lambda --runtime '$(RUNTIME)' --architecture '$(ARCH)'
 
 .PHONY: schema
 schema: $(STAMP) ## Regenerate provider/schema.json, the component package's schema, from its annotations

@@ -65,6 +65,8 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("compare-local", "RATE", "0"),
     ("address", "PORT", "http"),
     ("localdev", "EMULATOR_PORT", "abc"),
+    ("package-lambda", "RUNTIME", "python2.7"),
+    ("package-lambda", "ARCH", "sparc"),
 ]
 
 
