@@ -165,6 +165,7 @@ docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3
 	  '$(IMAGE)'
 
 .PHONY: clean
-clean: ## Remove the virtual environment, caches and local logs
-	rm -rf $(VENV) $(CHECKOV_VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+clean: ## Remove the virtual environments, caches, build output (egg-info, build, dist) and local logs
+	rm -rf $(VENV) $(CHECKOV_VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache \
+	  build dist app/build app/dist
+	find . \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +
