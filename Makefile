@@ -147,7 +147,7 @@ compare-local: $(STAMP) ## The same comparison for the local container path and 
 
 .PHONY: minikube-image
 minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled with IfNotPresent)
-	minikube image build --tag flask-platform/users-api:dev app
+	@$(PYTHON) -m devtools.minikube_image
 
 .PHONY: localdev
 localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
@@ -155,7 +155,7 @@ localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, 
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda
-	$(BIN)/python -m backends.lambda.package --runtime '$(RUNTIME)' --architecture '$(ARCH)'
+	$(BIN)/python -m devtools.package_lambda --runtime '$(RUNTIME)' --architecture '$(ARCH)'
 
 .PHONY: schema
 schema: $(STAMP) ## Regenerate provider/schema.json, the component package's schema, from its annotations
@@ -175,6 +175,7 @@ docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3
 	  '$(IMAGE)'
 
 .PHONY: clean
-clean: ## Remove the virtual environment, caches and local logs
-	rm -rf $(VENV) $(CHECKOV_VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+clean: ## Remove the virtual environments, caches, build output (egg-info, build, dist) and local logs
+	rm -rf $(VENV) $(CHECKOV_VENV) .local .bench .build results .pytest_cache .mypy_cache .ruff_cache \
+	  build dist app/build app/dist
+	find . \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +

@@ -7,17 +7,15 @@ exports); with no Pulumi CLI or no selected stack, it is the local stack's.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .processes import parse_port
-from .stack import StackError, kubeconfig_text, selected_stack, stack_outputs, write_private
+from .make_args import MakeArgumentParser, port
+from .stack import StackError, kubeconfig_text, run_cli, selected_stack, stack_outputs, write_private
 
 COMMAND = "make address"
 ALB_WAIT = (
@@ -28,7 +26,7 @@ ALB_WAIT = (
 
 def selected_stack_url() -> tuple[str | None, str]:
     """(url or None, why): the selected stack's ``url`` output, if there is a stack to ask."""
-    stack, why = selected_stack()
+    stack, why = selected_stack(COMMAND)
     if stack is None:
         return None, why
     values = stack_outputs(COMMAND)
@@ -59,16 +57,16 @@ def ingress_url(stack: str) -> str:
     with tempfile.TemporaryDirectory() as private:  # the kubeconfig is a secret output: 700 and 600
         config = Path(private) / "kubeconfig"
         write_private(config, kubeconfig)
-        found = subprocess.run(
+        found = run_cli(
+            COMMAND,
             [
                 kubectl,
                 *("--kubeconfig", str(config), "-n", str(namespace), "get", "ingress", str(name)),
                 *("-o", "jsonpath={.status.loadBalancer.ingress[0].hostname}"),
             ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            "kubectl get ingress",
+            "check that the cluster answers (`make kubeconfig`, then `kubectl get nodes`) "
+            "and that your AWS credentials are valid (`aws sts get-caller-identity`)",
         )
     hostname = found.stdout.strip()
     if found.returncode != 0 or not hostname:
@@ -98,19 +96,14 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
     node_port = outputs.get("nodePort")
     if minikube is None or node_port is None:
         return None
-    ip = subprocess.run([minikube, "ip"], capture_output=True, text=True, check=False).stdout.strip()
+    ip = run_cli(COMMAND, [minikube, "ip"], "minikube ip", "check `minikube status`").stdout.strip()
     return f"http://{ip}:{node_port}" if ip else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make address")
-    parser.add_argument("--port", default="5000", help="the local stack's port (Make: PORT)")
+    parser = MakeArgumentParser("address")
+    parser.add_variable("PORT", "--port", port, default=5000, help="the local stack's port")
     args = parser.parse_args(argv)
-    try:
-        parse_port(args.port)
-    except ValueError as exc:
-        print(f"make address: PORT={exc}", file=sys.stderr)
-        return 2
     try:
         url, why = selected_stack_url()
     except StackError as error:
@@ -122,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{args.port}"
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", int(args.port))) != 0:
+            if sock.connect_ex(("127.0.0.1", args.port)) != 0:
                 print(f"# {why}; nothing listens on {url} yet: start it with `make local`", file=sys.stderr)
     print(f"export HOST_ADDRESS={url}")
     return 0

@@ -20,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND)
     parser.add_argument("--file", default="", help="where to write it (Make: KUBECONFIG_FILE; default .local/)")
     args = parser.parse_args(argv)
-    stack, why = selected_stack()
+    try:
+        stack, why = selected_stack(COMMAND)
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
     if stack is None:
         print(f"{COMMAND}: {why}: install Pulumi and `pulumi stack select <stack>` first", file=sys.stderr)
         return 2

@@ -16,60 +16,81 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .make_args import MakeArgumentParser, one_of, port, whole_number
 from .processes import (
+    IN_USE,
+    PRIVILEGED,
     REPO_ROOT,
     StartupError,
+    first_unprivileged_port,
     gunicorn_command,
     lambda_front_command,
-    parse_port,
-    port_in_use,
     spawn,
     start_emulator,
     stop,
     wait_for_http,
+    why_not_listenable,
 )
 from .resources import app_environment, create_resources
 
 LOG_DIR = REPO_ROOT / ".local"
 SERVERS = ("gunicorn", "lambda")
+DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566}
 
 
-def port(raw: str) -> int:
-    try:
-        return parse_port(raw)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def positive(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
-    return int(raw)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the app's (users_api.config), checked before it starts
+LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make local", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=port, default=5000, help="the app's port (Make: PORT)")
-    parser.add_argument("--emulator-port", type=port, default=4566, help="moto server's port (Make: EMULATOR_PORT)")
-    parser.add_argument("--region", default="us-east-1", help="the emulated AWS region (Make: AWS_REGION)")
-    parser.add_argument("--table", default="users", help="the users table's name (Make: DYNAMODB_TABLE)")
-    parser.add_argument("--bucket", default="users-avatars", help="the avatar bucket's name (Make: S3_BUCKET)")
-    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (Make: GUNICORN_WORKERS)")
-    parser.add_argument("--threads", type=positive, default=4, help="threads per worker (Make: GUNICORN_THREADS)")
-    parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
-    parser.add_argument(
-        "--backend",
-        choices=SERVERS,
-        default="gunicorn",
-        help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API) (Make: BACKEND)",
+    parser = MakeArgumentParser("local", description=__doc__.splitlines()[0])
+    parser.add_variable("PORT", "--port", port, default=DEFAULT_PORTS["PORT"], help="the app's port")
+    parser.add_variable(
+        "EMULATOR_PORT", "--emulator-port", port, default=DEFAULT_PORTS["EMULATOR_PORT"], help="moto server's port"
     )
-    parser.add_argument(
-        "--lambda-timeout", type=positive, default=15, help="with --backend lambda: the function's timeout, seconds"
+    parser.add_variable("AWS_REGION", "--region", default="us-east-1", help="the emulated AWS region")
+    parser.add_variable("DYNAMODB_TABLE", "--table", default="users", help="the users table's name")
+    parser.add_variable("S3_BUCKET", "--bucket", default="users-avatars", help="the avatar bucket's name")
+    parser.add_variable("GUNICORN_WORKERS", "--workers", whole_number(1), default=2, help="gunicorn workers")
+    parser.add_variable("GUNICORN_THREADS", "--threads", whole_number(1), default=4, help="threads per worker")
+    parser.add_variable(
+        "LOG_LEVEL", "--log-level", one_of(LOG_LEVELS, upper=True), default="INFO", help="the app's log level"
+    )
+    parser.add_variable(
+        "BACKEND",
+        "--backend",
+        one_of(SERVERS),
+        default="gunicorn",
+        help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API)",
+    )
+    parser.add_variable(
+        "LAMBDA_TIMEOUT",
+        "--lambda-timeout",
+        whole_number(1, LAMBDA_MAX_TIMEOUT),
+        default=15,
+        help="with --backend lambda: the function's timeout, seconds",
     )
     args = parser.parse_args(argv)
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
     return args
+
+
+def port_problem(variable: str, port: int) -> str | None:
+    """Why the server for ``variable`` could not listen on ``port``, with the fix; None if it can."""
+    why = why_not_listenable(port)
+    if why == IN_USE:
+        return (
+            f"port {port} ({variable}) is already in use: stop what listens there, "
+            f"or choose another, e.g. make local {variable}={port + 1}"
+        )
+    if why == PRIVILEGED:
+        first = first_unprivileged_port()
+        fix = f"e.g. make local {variable}={DEFAULT_PORTS[variable]}"
+        if port < first:
+            return f"port {port} ({variable}) needs root to listen on: choose a port from {first} up, {fix}"
+        return f"this user may not listen on port {port} ({variable}): permission denied; choose another, {fix}"
+    return None
 
 
 def server_label(backend: str) -> str:
@@ -85,12 +106,9 @@ def server_command(args: argparse.Namespace) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for name, value in (("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)):
-        if port_in_use(value):
-            print(
-                f"make local: port {value} ({name}) is already in use: stop what listens there, "
-                f"or choose another, e.g. make local {name}={value + 1}",
-                file=sys.stderr,
-            )
+        problem = port_problem(name, value)
+        if problem:
+            print(f"make local: {problem}", file=sys.stderr)
             return 2
     LOG_DIR.mkdir(exist_ok=True)
     stopping = threading.Event()

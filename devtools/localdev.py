@@ -14,12 +14,12 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from .make_args import MakeArgumentParser, port
 from .processes import REPO_ROOT, port_in_use
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
@@ -39,20 +39,34 @@ def need(tool: str, how: str) -> str:
     return path
 
 
+def need_minikube() -> str:
+    return need("minikube", "install it from https://minikube.sigs.k8s.io/docs/start/")
+
+
+def check_minikube_running(minikube: str, run: Runner = subprocess.run) -> None:
+    status = run([minikube, "status"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if status.returncode != 0:
+        raise LocaldevError("Minikube is not running: start it with `minikube start --cpus 2 --memory 4g`")
+
+
+def image_build_command(minikube: str) -> list[str]:
+    """Build the app's image (app/Dockerfile) inside Minikube, where the pods pull it with IfNotPresent."""
+    return [minikube, "image", "build", "--tag", APP_IMAGE, "app"]
+
+
 def step(number: int, text: str) -> None:
     print(f"[{number}/4] {text}", flush=True)
 
 
 def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> None:
-    minikube = need("minikube", "install it from https://minikube.sigs.k8s.io/docs/start/")
+    minikube = need_minikube()
     pulumi = need("pulumi", "install the Pulumi CLI: https://www.pulumi.com/docs/install/")
 
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
 
     step(1, "checking Minikube and enabling metrics-server ...")
-    if call([minikube, "status"], check=False).returncode != 0:
-        raise LocaldevError("Minikube is not running: start it with `minikube start --cpus 2 --memory 4g`")
+    check_minikube_running(minikube, run)
     call([minikube, "addons", "enable", "metrics-server"])
 
     step(2, f"checking for an AWS emulator on port {emulator_port} ...")
@@ -76,7 +90,7 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
         )
 
     step(3, f"building {APP_IMAGE} into Minikube ...")
-    call([minikube, "image", "build", "--tag", APP_IMAGE, "app"])
+    call(image_build_command(minikube))
 
     step(4, f"configuring stack {stack!r} and running pulumi up ...")
     if call([pulumi, "stack", "select", stack], check=False).returncode != 0:
@@ -94,9 +108,9 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make localdev", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stack", default="minikube", help="the Pulumi stack to create or reuse (Make: STACK)")
-    parser.add_argument("--emulator-port", type=int, default=4566, help="the emulator's port (Make: EMULATOR_PORT)")
+    parser = MakeArgumentParser("localdev", description=(__doc__ or "").splitlines()[0])
+    parser.add_variable("STACK", "--stack", default="minikube", help="the Pulumi stack to create or reuse")
+    parser.add_variable("EMULATOR_PORT", "--emulator-port", port, default=4566, help="the emulator's port")
     args = parser.parse_args(argv)
     try:
         localdev(args.stack, args.emulator_port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -39,6 +40,38 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
+
+
+IN_USE, PRIVILEGED = "in use", "privileged"
+
+
+def why_not_listenable(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why a server could not listen on ``host:port`` now (IN_USE or PRIVILEGED), or None: it tries to bind it.
+
+    PRIVILEGED is the kernel's EACCES: on Linux, ports below
+    ``net.ipv4.ip_unprivileged_port_start`` (1024) need root (CAP_NET_BIND_SERVICE).
+    """
+    if port_in_use(port, host):
+        return IN_USE
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: a port in TIME_WAIT is free
+        try:
+            sock.bind((host, port))
+        except PermissionError:
+            return PRIVILEGED
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return IN_USE
+            raise
+    return None
+
+
+def first_unprivileged_port() -> int:
+    """The lowest port any user may listen on: Linux's ``net.ipv4.ip_unprivileged_port_start``, else 1024."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    except (OSError, ValueError):
+        return 1024
 
 
 def _die_with_parent() -> None:

@@ -9,7 +9,6 @@ and the request rate at which Lambda starts to cost more than the cluster.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import html
 import json
@@ -20,6 +19,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from devtools.make_args import MakeArgumentParser, number, one_of
 
 from .cost import PRICES_FILE, Workload, break_even_rps, cluster_monthly, lambda_monthly, load_prices
 from .report import STYLE
@@ -167,23 +168,26 @@ def stack_outputs(stack: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make compare", description=(__doc__ or "").splitlines()[0])
+    arguments = sys.argv[1:] if argv is None else argv
+    parser = MakeArgumentParser(
+        "compare-local" if "--local" in arguments else "compare", description=(__doc__ or "").splitlines()[0]
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stacks", nargs="+", help="Pulumi stacks to compare (Make: STACKS)")
     where.add_argument("--local", action="store_true", help="the local container path against the local Lambda path")
-    parser.add_argument("--scenario", default="steady", help=f"one of {', '.join(SCENARIOS)} (Make: SCENARIO)")
-    parser.add_argument(
-        "--rate", type=float, default=5.0, help="fixed arrival rate of user actions per second (Make: RATE)"
+    parser.add_variable("SCENARIO", "--scenario", one_of(SCENARIOS), default="steady", help="the load shape")
+    parser.add_variable(
+        "RATE", "--rate", number(0, inclusive=False), default=5.0, help="fixed arrival rate of user actions per second"
     )
-    parser.add_argument("--time-scale", type=float, default=1.0, help="stretch or shrink the shape (Make: TIME_SCALE)")
-    parser.add_argument("--cost-rps", type=float, default=50.0, help="a request rate to price (Make: COST_RPS)")
+    parser.add_variable(
+        "TIME_SCALE", "--time-scale", number(0, inclusive=False), default=1.0, help="stretch or shrink the shape"
+    )
+    parser.add_variable(
+        "COST_RPS", "--cost-rps", number(0, inclusive=True), default=50.0, help="a request rate to price"
+    )
     parser.add_argument("--lambda-memory-mb", type=int, default=512, help="the function's memory, for the price")
     parser.add_argument("--prices", type=Path, default=PRICES_FILE, help="a price table like loadtests/prices.yaml")
-    args = parser.parse_args(argv)
-    if args.scenario not in SCENARIOS:
-        parser.error(f"unknown scenario {args.scenario!r}: choose one of {', '.join(SCENARIOS)}")
-    if args.rate <= 0 or args.cost_rps < 0 or args.time_scale <= 0:
-        parser.error("--rate and --time-scale must be greater than 0, --cost-rps not negative")
+    args = parser.parse_args(arguments)
     if not args.prices.is_file():
         parser.error(f"--prices {args.prices} does not exist")
     prices = load_prices(args.prices)

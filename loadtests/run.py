@@ -29,6 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from devtools.make_args import MakeArgumentParser, number, one_of, whole_number
 from devtools.stack import kubeconfig_text, write_private
 
 from .report import history, write_report
@@ -41,34 +44,72 @@ SCENARIOS = sorted(path.stem for path in SHAPES.glob("*.py") if not path.stem.st
 RESULTS = ROOT / "results"
 
 
+def thresholds_file(raw: str) -> Path:
+    """A thresholds file read now, before anything starts: it parses as YAML and every threshold in it reads."""
+    path = Path(raw)
+    if not path.exists():
+        raise ValueError(f"{raw!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{raw!r} is a directory, not a file")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"{raw!r} cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(
+            f"{raw!r} is not valid YAML ({getattr(exc, 'problem', None) or 'unreadable'}{where})"
+        ) from None
+    lists = document.values() if isinstance(document, dict) else [document]
+    for specs in lists:
+        if not isinstance(specs, list) or not all(isinstance(spec, str) for spec in specs):
+            raise ValueError(f"{raw!r} holds no list of thresholds such as ['p95<500'] (nor a profile -> list mapping)")
+        for spec in specs:
+            try:
+                parse_threshold(spec)
+            except ThresholdError as exc:
+                raise ValueError(f"{raw!r} has a threshold that does not read: {exc}") from None
+    return path
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make loadtest", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)} (Make: SCENARIO)")
+    parser = MakeArgumentParser("loadtest", description=(__doc__ or "").splitlines()[0])
+    parser.add_variable("SCENARIO", "--scenario", one_of(SCENARIOS), default="smoke", help="the load shape")
     parser.add_argument("--host", default=os.environ.get("HOST_ADDRESS") or None, help="the API's URL (HOST_ADDRESS)")
-    parser.add_argument(
-        "--backend",
-        choices=("gunicorn", "lambda"),
-        default="gunicorn",
-        help="with no host: which local path to start (Make: BACKEND)",
+    parser.add_variable(
+        "BACKEND", "--backend", one_of(("gunicorn", "lambda")), default="gunicorn", help="with no host: the local path"
     )
     parser.add_argument("--stack-outputs", type=Path, help="a `pulumi stack output --json` file (default: ask pulumi)")
-    parser.add_argument("--thresholds-file", type=Path, help="thresholds replacing the profile's defaults")
+    parser.add_variable(
+        "THRESHOLDS",
+        "--thresholds-file",
+        thresholds_file,
+        help="thresholds replacing the profile's defaults",
+        example="loadtests/thresholds.yaml",
+    )
     parser.add_argument("--threshold", action="append", default=[], help="one threshold, e.g. 'p95<500' (repeatable)")
-    parser.add_argument("--time-scale", type=float, default=1.0, help="stretch (>1) or shrink (<1) the shape")
-    parser.add_argument("--target-rps", type=float, default=0.0, help="fixed arrival rate; 0 keeps a closed loop")
-    parser.add_argument("--processes", type=int, default=0, help="Locust worker processes on this machine (0: one)")
+    parser.add_variable(
+        "TIME_SCALE",
+        "--time-scale",
+        number(0, inclusive=False),
+        default=1.0,
+        help="stretch (>1) or shrink (<1) the shape",
+    )
+    parser.add_variable(
+        "TARGET_RPS",
+        "--target-rps",
+        number(0, inclusive=True),
+        default=0.0,
+        help="fixed arrival rate; 0 keeps a closed loop",
+    )
+    parser.add_variable(
+        "PROCESSES", "--processes", whole_number(0), default=0, help="Locust worker processes on this machine (0: one)"
+    )
     parser.add_argument("--scale-out-within", type=float, default=180.0, help="seconds allowed to scale out")
     parser.add_argument("--allow-throttles", action="store_true", help="Lambda throttles (429) do not fail the run")
     parser.add_argument("--results", type=Path, default=None, help="results folder (default results/<scenario>-<time>)")
     args = parser.parse_args(argv)
-    if args.scenario not in SCENARIOS:
-        parser.error(f"unknown scenario {args.scenario!r}: choose one of {', '.join(SCENARIOS)}")
-    if args.time_scale <= 0:
-        parser.error("--time-scale must be greater than 0 (e.g. 0.1 for a tenth of the shape's length)")
-    if args.target_rps < 0 or args.processes < 0:
-        parser.error("--target-rps and --processes cannot be negative")
-    if args.thresholds_file is not None and not args.thresholds_file.is_file():
-        parser.error(f"--thresholds-file {args.thresholds_file} does not exist")
     for spec in args.threshold:
         try:
             parse_threshold(spec)

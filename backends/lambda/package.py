@@ -1,7 +1,7 @@
 """The Lambda deployment package: the app and its pinned dependencies, built for one runtime and architecture.
 
-``make package-lambda`` and the Pulumi program build it the same way, with
-this module. Dependencies come as manylinux wheels for the target platform
+``make package-lambda`` (devtools/package_lambda.py) and the Pulumi program
+build it the same way, with this module. Dependencies come as manylinux wheels for the target platform
 (``pip install --platform ... --only-binary=:all: --target``), so the package
 is right for Lambda whatever machine builds it. The archive is deterministic:
 same inputs, same bytes, same hash, so an unchanged app is not redeployed.
@@ -12,7 +12,6 @@ botocore's models of services the app never calls.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import os
@@ -184,27 +183,3 @@ def build(
     shutil.rmtree(staging)
     digest = base64.b64encode(hashlib.sha256(destination.read_bytes()).digest()).decode()
     return Package(destination, destination.stat().st_size, digest, interpreter is not None)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make package-lambda", description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--runtime", default="python3.12", help=f"one of {', '.join(RUNTIMES)} (Make: RUNTIME)")
-    parser.add_argument("--architecture", default="arm64", help="arm64 or x86_64 (Make: ARCH)")
-    args = parser.parse_args(argv)
-    try:
-        package = build(args.runtime, args.architecture)
-    except ValueError as exc:
-        parser.error(str(exc))
-    except subprocess.CalledProcessError as exc:
-        print(
-            f"package-lambda: {exc.cmd[0]} failed with exit code {exc.returncode}; see its output above",
-            file=sys.stderr,
-        )
-        return 1
-    shown = package.path.relative_to(REPO_ROOT) if package.path.is_relative_to(REPO_ROOT) else package.path
-    print(f"{shown}  {package.size_bytes / 1e6:.1f} MB  sha256 {package.sha256_base64}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

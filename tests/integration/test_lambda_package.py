@@ -7,8 +7,11 @@ the handler and serves a real HTTP API event against the emulator.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -17,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from devtools.processes import REPO_ROOT
+from tests.integration.make import make
 from tests.support import REGION
 
 pytestmark = pytest.mark.integration
@@ -98,3 +103,15 @@ def test_the_same_inputs_build_the_same_bytes(built: Any, tmp_path: Path) -> Non
 
     assert again.sha256_base64 == built.sha256_base64
     assert again.size_bytes == built.size_bytes
+
+
+def test_make_package_lambda_warns_of_nothing_and_says_its_hash_is_base64_as_lambda_gives_it() -> None:
+    result = make("package-lambda", timeout=900)  # pip fetches the target platform's wheels: minutes on a cold cache
+
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"\w+Warning\b", result.stderr), result.stderr  # a Python warning (RuntimeWarning, ...)
+    [line] = [line for line in result.stdout.splitlines() if "sha256" in line]
+    found = re.fullmatch(r"(\S+\.zip) +[0-9.]+ MB +sha256 \(base64, as Lambda's CodeSha256\): (\S+)", line)
+    assert found, line
+    zip_path, digest = found.groups()
+    assert digest == base64.b64encode(hashlib.sha256((REPO_ROOT / zip_path).read_bytes()).digest()).decode()

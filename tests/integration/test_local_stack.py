@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from devtools.processes import REPO_ROOT, free_port, gunicorn_command, port_in_use
+from tests.integration.make import make, recipe_status, said
 
 pytestmark = pytest.mark.integration
 
@@ -169,6 +171,46 @@ def test_make_local_refuses_a_port_in_use_with_the_fix() -> None:
     assert result.returncode == 2
     assert f"port {busy} (PORT) is already in use" in result.stderr
     assert f"PORT={busy + 1}" in result.stderr
+
+
+PRIVILEGED_PORT = 80
+UNPRIVILEGED_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")  # Linux; 1024 elsewhere
+
+
+@pytest.fixture
+def as_a_user() -> tuple[tuple[str, ...], int]:
+    """(a command prefix under which ports below the first unprivileged one are refused, that port).
+
+    As root, it gives up CAP_NET_BIND_SERVICE (setpriv, util-linux) but keeps its files: the kernel then
+    answers EACCES exactly as it does to any other user. (Becoming nobody would not do: the interpreter
+    and the virtual environment may sit where nobody can read them.)
+    """
+    first = int(UNPRIVILEGED_START.read_text()) if UNPRIVILEGED_START.exists() else 1024
+    if first <= PRIVILEGED_PORT:
+        pytest.skip(f"this machine lets anyone listen on port {PRIVILEGED_PORT}")
+    if os.geteuid() != 0:
+        return (), first
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux) to give up the right to listen on low ports")
+    return (setpriv, "--inh-caps=-net_bind_service", "--bounding-set=-net_bind_service"), first
+
+
+@pytest.mark.parametrize(("variable", "default"), [("PORT", 5000), ("EMULATOR_PORT", 4566)])
+def test_make_local_as_a_user_says_a_port_below_1024_needs_root_before_starting_anything(
+    as_a_user: tuple[tuple[str, ...], int], variable: str, default: int
+) -> None:
+    prefix, first_unprivileged = as_a_user
+    ports = {"PORT": free_port(), "EMULATOR_PORT": free_port(), variable: PRIVILEGED_PORT}
+
+    result = make("local", *(f"{name}={port}" for name, port in ports.items()), prefix=prefix)
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    assert said(result.stderr) == [
+        f"make local: port {PRIVILEGED_PORT} ({variable}) needs root to listen on: "
+        f"choose a port from {first_unprivileged} up, e.g. make local {variable}={default}"
+    ]
+    assert "[1/3]" not in result.stdout, "nothing started"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,15 +22,15 @@ def fake_pulumi(folder: Path, stack: str | None, outputs: str) -> None:
     script.chmod(0o755)
 
 
-def address(path: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": path}
+def address(path: str, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PATH": path, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "devtools.address", *arguments],
         cwd=REPO_ROOT,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
     )
 
@@ -95,11 +96,11 @@ EKS_OUTPUTS = (
 )
 
 
-def only_fakes_and_coreutils(folder: Path) -> str:
+def only_fakes_and_coreutils(folder: Path, *more: str) -> str:
     """A PATH with the fakes in ``folder`` and the few tools they use, so no real kubectl is found."""
     tools = folder / "tools"
     tools.mkdir()
-    for tool in ("cat", "stat"):
+    for tool in ("cat", "stat", *more):
         (tools / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     return f"{folder}{os.pathsep}{tools}"
 
@@ -144,3 +145,47 @@ def test_an_eks_stack_without_an_alb_yet_says_to_wait_rather_than_print_an_empty
     assert result.stdout == ""
     assert "a minute or two" in result.stderr
     assert ("describe ingress" if with_kubectl else "install kubectl") in result.stderr
+
+
+def hanging(folder: Path, tool: str, when: str) -> None:
+    """Make the fake ``tool`` hang (a child that sleeps, holding its output open) when its arguments start ``when``."""
+    script = folder / tool
+    body = script.read_text().split("\n", 1)[1] if script.exists() else ""
+    script.write_text(f'#!/bin/sh\ncase "$*" in "{when}"*) sleep 30; exit 0;; esac\n{body}')
+    script.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "tool", "when", "says"),
+    [
+        pytest.param("{}", "pulumi", "stack --show-name", "`pulumi stack` did not answer", id="pulumi-stack"),
+        pytest.param("{}", "pulumi", "stack output", "`pulumi stack output` did not answer", id="pulumi-stack-output"),
+        pytest.param(EKS_OUTPUTS, "kubectl", "--kubeconfig", "`kubectl get ingress` did not answer", id="kubectl"),
+        pytest.param(
+            '{"url": "", "backend": "minikube", "nodePort": 30080}',
+            "minikube",
+            "ip",
+            "`minikube ip` did not answer",
+            id="minikube",
+        ),
+    ],
+)
+def test_a_cli_that_does_not_answer_is_given_up_on_with_what_to_check(
+    tmp_path: Path, outputs: str, tool: str, when: str, says: str
+) -> None:
+    fake_pulumi(tmp_path, "dev", outputs)
+    if tool == "kubectl":
+        fake_kubectl(tmp_path, "never-printed")
+    hanging(tmp_path, tool, when)
+    checks = {"pulumi": "pulumi whoami", "kubectl": "kubectl get nodes", "minikube": "minikube status"}
+
+    started = time.monotonic()
+    result = address(f"{only_fakes_and_coreutils(tmp_path, 'sleep')}", env={"CLI_TIMEOUT": "1"})
+
+    assert time.monotonic() - started < 15, "the CLI (and the child it started) was stopped at the timeout"
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"make address: {says} in 1 s: check ")
+    assert checks[tool] in line
+    assert line.endswith("(to wait longer: make address CLI_TIMEOUT=2)")

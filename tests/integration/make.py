@@ -1,0 +1,45 @@
+"""`make` run as a user runs it: one target and VAR=value pairs, in the repository or in a clone of it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from devtools.processes import REPO_ROOT
+
+MAKE = shutil.which("make") or "make"
+
+
+def make(
+    target: str,
+    *variables: str,
+    directory: Path = REPO_ROOT,
+    env: Mapping[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``make -C directory target VAR=value ...`` (``prefix`` runs it under a wrapper such as setpriv)."""
+    return subprocess.run(
+        [*prefix, MAKE, "--no-print-directory", "-C", str(directory), target, *variables],
+        env=dict(env) if env is not None else {k: v for k, v in os.environ.items() if k != "HOST_ADDRESS"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def said(stderr: str) -> list[str]:
+    """The lines a command printed on stderr, without make's own ``make: *** [Makefile:N: target] Error 2``."""
+    return [line for line in stderr.splitlines() if not line.startswith("make: *** ")]
+
+
+def recipe_status(stderr: str) -> int | None:
+    """The exit status make reports for a failed recipe (``... Error 2``), or None if none failed."""
+    for line in stderr.splitlines():
+        if line.startswith("make: *** ") and " Error " in line:
+            return int(line.rsplit(" Error ", 1)[1].split()[0])
+    return None

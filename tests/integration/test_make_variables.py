@@ -1,0 +1,93 @@
+"""A bad Make variable is named as the user typed it: `make local PORT=abc` says PORT, in one line, exit 2.
+
+The Makefile turns variables into flags; the user never typed `--port`, so
+the message names the variable, shows the value, says what a good one looks
+like, and prints no usage block. Each case runs the real `make` target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.make import make, recipe_status, said
+
+pytestmark = pytest.mark.integration
+
+Value = str | Callable[[Path], str]  # a literal, or a file made for the case in tmp_path
+
+
+def missing_file(folder: Path) -> str:
+    return str(folder / "no-such-thresholds.yaml")
+
+
+def a_directory(folder: Path) -> str:
+    return str(folder)
+
+
+def written(text: str) -> Callable[[Path], str]:
+    def make_file(folder: Path) -> str:
+        path = folder / "thresholds.yaml"
+        path.write_text(text)
+        return str(path)
+
+    make_file.__name__ = "file"
+    return make_file
+
+
+BAD_VALUES: list[tuple[str, str, Value]] = [
+    ("local", "PORT", "abc"),
+    ("local", "PORT", "0"),
+    ("local", "EMULATOR_PORT", "70000"),
+    ("local", "GUNICORN_WORKERS", "0"),
+    ("local", "GUNICORN_THREADS", "two"),
+    ("local", "LAMBDA_TIMEOUT", "0"),
+    ("local", "BACKEND", "nomad"),
+    ("local", "LOG_LEVEL", "LOUD"),
+    ("loadtest", "SCENARIO", "nope"),
+    ("loadtest", "BACKEND", "nomad"),
+    ("loadtest", "TIME_SCALE", "0"),
+    ("loadtest", "TIME_SCALE", "nan"),
+    ("loadtest", "TARGET_RPS", "-1"),
+    ("loadtest", "PROCESSES", "1.5"),
+    ("loadtest", "THRESHOLDS", missing_file),
+    ("loadtest", "THRESHOLDS", a_directory),
+    ("loadtest", "THRESHOLDS", written("local: [p95<500\n")),
+    ("loadtest", "THRESHOLDS", written("- p95<<500\n")),
+    ("loadtest", "THRESHOLDS", written("local: p95<500\n")),
+    ("compare", "RATE", "abc"),
+    ("compare", "RATE", "0"),
+    ("compare", "COST_RPS", "-5"),
+    ("compare", "TIME_SCALE", "inf"),
+    ("compare", "SCENARIO", "nope"),
+    ("compare-local", "RATE", "0"),
+    ("address", "PORT", "http"),
+    ("localdev", "EMULATOR_PORT", "abc"),
+    ("package-lambda", "RUNTIME", "python2.7"),
+    ("package-lambda", "ARCH", "sparc"),
+]
+
+
+def case_id(target: str, variable: str, value: Value) -> str:
+    return f"{target}-{variable}={value if isinstance(value, str) else value.__name__}"
+
+
+@pytest.mark.parametrize(
+    ("target", "variable", "value"),
+    [pytest.param(*case, id=case_id(*case)) for case in BAD_VALUES],
+)
+def test_a_bad_value_is_one_line_naming_the_make_variable_and_an_example(
+    target: str, variable: str, value: Value, tmp_path: Path
+) -> None:
+    given = value if isinstance(value, str) else value(tmp_path)
+    result = make(target, f"{variable}={given}", *(["STACKS=dev"] if target == "compare" else []))
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    [line] = said(result.stderr)
+    assert line.startswith(f"make {target}: {variable}={given!r} "), line
+    assert f", e.g. make {target} {variable}=" in line or "e.g. '" in line, "what a value that works looks like"
+    assert "usage:" not in result.stderr
+    assert " --" not in line, "the internal flag is not what the user typed"
+    assert "[1/3]" not in result.stdout, "nothing started"

@@ -1,0 +1,65 @@
+"""`make minikube-image`: the image built into Minikube, or one line saying what is missing and where to get it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.make import make, recipe_status, said
+
+pytestmark = pytest.mark.integration
+
+MINIKUBE_STATES = {  # what a fake `minikube status` answers
+    "missing": None,
+    "stopped": 7,  # the real CLI's code for a stopped host
+    "running": 0,
+}
+
+
+def path_with(folder: Path, minikube_status: int | None) -> str:
+    """A PATH holding bash (the Makefile's shell) and, unless None, a fake `minikube` that logs its arguments."""
+    (folder / "bash").symlink_to(shutil.which("bash") or "/bin/bash")
+    if minikube_status is not None:
+        script = folder / "minikube"
+        script.write_text(
+            f'#!{shutil.which("sh") or "/bin/sh"}\necho "$@" >> {folder / "minikube.log"}\n'
+            f'[ "$1" = status ] && exit {minikube_status}\nexit 0\n'
+        )
+        script.chmod(0o755)
+    return str(folder)
+
+
+def minikube_image(folder: Path, state: str) -> tuple[int | None, list[str], list[str]]:
+    """(make's recipe status, the stderr lines, the minikube commands run) for `make minikube-image`."""
+    env = {**os.environ, "PATH": path_with(folder, MINIKUBE_STATES[state])}
+    result = make("minikube-image", f"PYTHON={sys.executable}", env=env)
+    log = folder / "minikube.log"
+    return recipe_status(result.stderr), said(result.stderr), log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        ("missing", "minikube is not on PATH: install it from https://minikube.sigs.k8s.io/docs/start/"),
+        ("stopped", "Minikube is not running: start it with `minikube start --cpus 2 --memory 4g`"),
+    ],
+)
+def test_without_a_running_minikube_it_says_what_is_missing_and_how_to_get_it(
+    tmp_path: Path, state: str, says: str
+) -> None:
+    status, lines, commands = minikube_image(tmp_path, state)
+
+    assert status == 2
+    assert lines == [f"make minikube-image: {says}"]
+    assert not any(command.startswith("image") for command in commands), "no build was attempted"
+
+
+def test_with_minikube_running_it_builds_the_app_image_into_it(tmp_path: Path) -> None:
+    status, lines, commands = minikube_image(tmp_path, "running")
+
+    assert status is None, lines
+    assert commands[-1] == "image build --tag flask-platform/users-api:dev app"
