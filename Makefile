@@ -131,8 +131,9 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 
 .PHONY: loadtest
 loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
-	$(if $(AVATAR_MIX),LOCUST_AVATAR_MIX='$(AVATAR_MIX)') $(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
-	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)')
+	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
+	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') \
+	  $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)')
 
 .PHONY: compare
 compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; one side-by-side report with costs

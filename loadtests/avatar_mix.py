@@ -31,7 +31,7 @@ def parse_mix(raw: str) -> list[tuple[str, int]]:
     for entry in entries:
         match = _ENTRY.match(entry)
         if not match:
-            raise AvatarMixError(f"{entry!r} is not FORMAT:SIZE: e.g. jpeg:300k or png:1.5m")
+            raise AvatarMixError(f"{entry!r} is not FORMAT:SIZE: e.g. 'jpeg:300k' or 'png:1.5m'")
         fmt = match["fmt"].upper()
         if fmt == "JPG":
             fmt = "JPEG"

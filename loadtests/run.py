@@ -34,6 +34,7 @@ import yaml
 from devtools.make_args import MakeArgumentParser, number, one_of, whole_number
 from devtools.stack import kubeconfig_text, write_private
 
+from .avatar_mix import DEFAULT_MIX, parse_mix
 from .report import history, write_report
 from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher, latency_after_scale_out
 from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
@@ -106,6 +107,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_variable(
         "PROCESSES", "--processes", whole_number(0), default=0, help="Locust worker processes on this machine (0: one)"
     )
+    parser.add_variable(
+        "AVATAR_MIX",
+        "--avatar-mix",
+        avatar_mix,
+        default=os.environ.get("LOCUST_AVATAR_MIX") or DEFAULT_MIX,
+        help="the photo-like avatars sign-ups upload, cycled: FORMAT:SIZE,...",
+        example="jpeg:300k,png:1.5m",
+    )
     parser.add_argument("--scale-out-within", type=float, default=180.0, help="seconds allowed to scale out")
     parser.add_argument("--allow-throttles", action="store_true", help="Lambda throttles (429) do not fail the run")
     parser.add_argument("--results", type=Path, default=None, help="results folder (default results/<scenario>-<time>)")
@@ -116,6 +125,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         except ThresholdError as exc:
             parser.error(str(exc))
     return args
+
+
+def avatar_mix(raw: str) -> str:
+    """The mix as given, once every entry reads (checked here, before a local stack or Locust starts)."""
+    try:
+        parse_mix(raw)
+    except ValueError as exc:
+        raise ValueError(f"{raw!r} is not a mix of FORMAT:SIZE entries: {exc}") from None
+    return raw
 
 
 def stack_outputs(path: Path | None) -> dict[str, Any]:
@@ -217,6 +235,7 @@ def locust_command(args: argparse.Namespace, host: str, profile: str, results: P
         "--json-file", str(results / "locust"),  # Locust adds .json
         "--threshold-profile", profile, "--verdict-file", str(results / "verdict.json"),
         "--time-scale", str(args.time_scale), "--target-rps", str(args.target_rps),
+        "--avatar-mix", args.avatar_mix,
     ]  # fmt: skip
     if args.processes:
         command += ["--processes", str(args.processes)]

@@ -57,6 +57,8 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("loadtest", "THRESHOLDS", written("local: [p95<500\n")),
     ("loadtest", "THRESHOLDS", written("- p95<<500\n")),
     ("loadtest", "THRESHOLDS", written("local: p95<500\n")),
+    ("loadtest", "AVATAR_MIX", "bmp:1m"),
+    ("loadtest", "AVATAR_MIX", "jpeg:300k,png"),
     ("compare", "RATE", "abc"),
     ("compare", "RATE", "0"),
     ("compare", "COST_RPS", "-5"),
