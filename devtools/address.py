@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{args.port}"
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", args.port)) != 0:
-                print(f"# {why}; nothing listens on {url} yet: start it with `make local`", file=sys.stderr)
+            listening = sock.connect_ex(("127.0.0.1", args.port)) == 0
+        state = "`make local` answers there" if listening else "nothing listens there yet: start it with `make local`"
+        print(f"# {why}: the local address; {state}", file=sys.stderr)
     print(f"export HOST_ADDRESS={url}")
     return 0
 

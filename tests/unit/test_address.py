@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -57,7 +58,19 @@ def test_with_no_stack_selected_the_local_address_is_printed(tmp_path: Path) -> 
     result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
 
     assert result.stdout == "export HOST_ADDRESS=http://127.0.0.1:5000\n"
-    assert "no Pulumi stack selected" in result.stderr
+    assert "no Pulumi stack selected" in result.stderr, "said whether or not make local is running"
+
+
+def test_a_running_make_local_is_reported_as_answering(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        result = address(str(tmp_path), "--port", str(port))
+
+    assert result.stdout == f"export HOST_ADDRESS=http://127.0.0.1:{port}\n"
+    assert "answers there" in result.stderr
 
 
 def test_a_stack_without_a_url_yet_says_so(tmp_path: Path) -> None:
