@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from devtools.processes import REPO_ROOT, free_port
-from tests.integration.test_readme_quickstart import MAKE_VARIABLES, Output, ctrl_c
+from tests.integration.output import ProcessOutput
+from tests.integration.test_readme_quickstart import MAKE_VARIABLES, ctrl_c
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ def test_the_first_make_local_installs_only_what_serves_the_api(tmp_path: Path) 
         text=True,
         start_new_session=True,
     )
-    output = Output(process)
+    output = ProcessOutput(process)
     try:
         output.line_starting("export HOST_ADDRESS=", timeout=600)
         seconds = time.monotonic() - started

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,43 +16,12 @@ import requests
 
 from devtools.processes import REPO_ROOT, free_port, gunicorn_command, port_in_use
 from tests.integration.make import make, recipe_status, said
+from tests.integration.output import ProcessOutput
 
 pytestmark = pytest.mark.integration
 
 
-class LineReader:
-    """Reads a process's output on one thread (readline blocks) and hands the lines over as they come."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        stdout = process.stdout
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-
-        def pump() -> None:
-            for line in stdout:
-                self._lines.put(line)
-            self._lines.put(None)  # end of output
-
-        threading.Thread(target=pump, daemon=True).start()
-
-    def until(self, marker: str, timeout: float) -> list[str]:
-        """Every line read so far, once one contains ``marker``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.seen.append(line)
-            if marker in line:
-                return self.seen
-        raise AssertionError(f"{marker!r} not printed within {timeout} s; got:\n{''.join(self.seen)}")
-
-
-LocalStack = tuple[subprocess.Popen[str], LineReader, int, int]  # process, its output, PORT, EMULATOR_PORT
+LocalStack = tuple[subprocess.Popen[str], ProcessOutput, int, int]  # process, its output, PORT, EMULATOR_PORT
 
 
 @pytest.fixture
@@ -80,7 +46,7 @@ def local_stack() -> Iterator[LocalStack]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process, LineReader(process), port, emulator_port
+    yield process, ProcessOutput(process), port, emulator_port
     if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would
         process.send_signal(signal.SIGINT)
         try:

@@ -9,14 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import queue
 import re
 import shlex
 import shutil
 import signal
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ import pytest
 from PIL import Image
 
 from devtools.processes import REPO_ROOT, free_port, port_in_use
+from tests.integration.output import ProcessOutput
 
 README = REPO_ROOT / "README.md"
 FIRST_SCREEN_LINES = 40
@@ -85,57 +83,10 @@ def http_answer(output: bytes, command: str) -> HttpAnswer:
         return HttpAnswer(status, headers, body)
 
 
-class Output:
-    """A process's output, read on a thread (readline blocks) and handed over line by line."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        stdout = process.stdout
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-
-        def pump() -> None:
-            for line in stdout:
-                self._lines.put(line)
-            self._lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-
-    def line_starting(self, prefix: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line.rstrip("\n")
-        pytest.fail(f"`make local` printed no line starting {prefix!r} within {timeout:.0f} s:\n{self.text()}")
-
-    def rest(self, timeout: float) -> str:
-        """Everything still to come, once the process has closed its output."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.seen.append(line)
-        return self.text()
-
-    def text(self) -> str:
-        return "".join(self.seen)
-
-
 @dataclass(frozen=True)
 class LocalStack:
     process: subprocess.Popen[str]
-    output: Output
+    output: ProcessOutput
     port: int
     emulator_port: int
 
@@ -165,7 +116,7 @@ def make_local() -> Iterator[LocalStack]:
         text=True,
         start_new_session=True,  # its own process group, as a shell's foreground job has
     )
-    yield LocalStack(process, Output(process), port, emulator_port)
+    yield LocalStack(process, ProcessOutput(process), port, emulator_port)
     if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would, then for good
         ctrl_c(process)
         try:
