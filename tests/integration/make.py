@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from devtools.processes import REPO_ROOT
 
 MAKE = shutil.which("make") or "make"
+# A user's shell has none of these; inherited from `make test`, they would reach the inner make.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 def make(
@@ -43,3 +46,22 @@ def recipe_status(stderr: str) -> int | None:
         if line.startswith("make: *** ") and " Error " in line:
             return int(line.rsplit(" Error ", 1)[1].split()[0])
     return None
+
+
+def start_in_terminal(target: str, *variables: str) -> subprocess.Popen[str]:
+    """``make target VAR=value ...`` started as a shell's foreground job: its own process group, output piped."""
+    return subprocess.Popen(
+        [MAKE, target, *variables],
+        cwd=REPO_ROOT,
+        env={name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def ctrl_c(process: subprocess.Popen[str]) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to the foreground process group (make and what it runs)."""
+    os.killpg(process.pid, signal.SIGINT)

@@ -7,8 +7,6 @@ machines and networks differ.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,8 +16,8 @@ import pytest
 import requests
 
 from devtools.processes import REPO_ROOT, free_port
+from tests.integration.make import ctrl_c, start_in_terminal
 from tests.integration.output import ProcessOutput
-from tests.integration.test_readme_quickstart import MAKE_VARIABLES, ctrl_c
 
 pytestmark = pytest.mark.integration
 
@@ -35,19 +33,9 @@ def folder_megabytes(path: Path) -> float:
 def test_the_first_make_local_installs_only_what_serves_the_api(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     port, emulator_port = free_port(), free_port()
-    make = shutil.which("make")
-    assert make is not None
-    env = {name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES}
     started = time.monotonic()
-    process = subprocess.Popen(
-        [make, "local", f"VENV={venv}", f"PORT={port}", f"EMULATOR_PORT={emulator_port}", f"PYTHON={sys.executable}"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    process = start_in_terminal(
+        "local", f"VENV={venv}", f"PORT={port}", f"EMULATOR_PORT={emulator_port}", f"PYTHON={sys.executable}"
     )
     output = ProcessOutput(process)
     try:

@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from devtools.processes import REPO_ROOT, free_port, port_in_use
+from tests.integration.make import ctrl_c, start_in_terminal
 from tests.integration.output import ProcessOutput
 
 README = REPO_ROOT / "README.md"
@@ -32,8 +33,6 @@ FIRST_RUN_SECONDS = 900  # the first `make local` may create .venv and install i
 COMMAND_SECONDS = 60
 JPEG_MAGIC = b"\xff\xd8\xff"
 STOPPED = "stopped: every process make local started has exited."
-# A user's shell has none of these; inherited from `make test`, they would reach the inner make.
-MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 def fenced_block(marker: str) -> tuple[str, int]:
@@ -91,31 +90,14 @@ class LocalStack:
     emulator_port: int
 
 
-def ctrl_c(process: subprocess.Popen[str]) -> None:
-    """What Ctrl-C in a terminal does: SIGINT to the foreground process group (make and what it runs)."""
-    os.killpg(process.pid, signal.SIGINT)
-
-
 @pytest.fixture
 def make_local() -> Iterator[LocalStack]:
     block, _ = fenced_block("make")
     start = next((words(command) for command in commands(block) if words(command)[:2] == ["make", "local"]), None)
     if start is None:
         pytest.fail(f"the README's quickstart make block has no `make local` command:\n{block}")
-    make = shutil.which("make")
-    assert make is not None, "the quickstart needs make on PATH"
     port, emulator_port = free_port(), free_port()
-    env = {name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES}
-    process = subprocess.Popen(
-        [make, *start[1:], f"PORT={port}", f"EMULATOR_PORT={emulator_port}"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, as a shell's foreground job has
-    )
+    process = start_in_terminal(start[1], *start[2:], f"PORT={port}", f"EMULATOR_PORT={emulator_port}")
     yield LocalStack(process, ProcessOutput(process), port, emulator_port)
     if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would, then for good
         ctrl_c(process)
