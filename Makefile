@@ -56,6 +56,8 @@ help: ## Show this list of commands
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
+	@printf '           KUBECONFIG_FILE=%s CLI_TIMEOUT=%s (seconds make address/kubeconfig wait for pulumi, kubectl)\n' \
+	  '$(KUBECONFIG_FILE)' '$(or $(CLI_TIMEOUT),60)'
 
 # Two steps into one .venv: what `make local` needs (the app and the emulator, seconds), then the
 # whole toolchain (Pulumi, Helm's library, Locust, linters, ...) for the commands that need it.
