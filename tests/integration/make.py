@@ -27,12 +27,18 @@ def make(
     """``make -C directory target VAR=value ...`` (``prefix`` runs it under a wrapper such as setpriv)."""
     return subprocess.run(
         [*prefix, MAKE, "--no-print-directory", "-C", str(directory), target, *variables],
-        env=dict(env) if env is not None else {k: v for k, v in os.environ.items() if k != "HOST_ADDRESS"},
+        env=dict(env) if env is not None else user_environment(),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def user_environment() -> dict[str, str]:
+    """This process's environment as a user's shell has it: without `make test`'s own make variables
+    (inherited, they make the inner make a sub-make: ``make[1]: ***`` lines, other flags) or HOST_ADDRESS."""
+    return {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES and k != "HOST_ADDRESS"}
 
 
 def said(stderr: str) -> list[str]:
@@ -53,7 +59,7 @@ def start_in_terminal(target: str, *variables: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [MAKE, target, *variables],
         cwd=REPO_ROOT,
-        env={name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES},
+        env=user_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -7,7 +7,6 @@ Makefile and .gitignore), never in the checkout the tests run from.
 from __future__ import annotations
 
 import fnmatch
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devtools.processes import REPO_ROOT
-from tests.integration.make import make
+from tests.integration.make import make, user_environment
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +78,7 @@ def test_make_clean_removes_what_the_build_left_and_nothing_else(clone: Path, ar
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("left behind\n")
     assert any(artifact.startswith(folder) for folder in ignored(clone)), "git ignores it"
-    env = {key: value for key, value in os.environ.items() if key not in {"VENV", "CHECKOV_VENV"}}
+    env = {key: value for key, value in user_environment().items() if key not in {"VENV", "CHECKOV_VENV"}}
 
     result = make("clean", directory=clone, env=env)
 

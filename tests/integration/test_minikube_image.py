@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.make import make, recipe_status, said
+from tests.integration.make import make, recipe_status, said, user_environment
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +34,7 @@ def path_with(folder: Path, minikube_status: int | None) -> str:
 
 def minikube_image(folder: Path, state: str) -> tuple[int | None, list[str], list[str]]:
     """(make's recipe status, the stderr lines, the minikube commands run) for `make minikube-image`."""
-    env = {**os.environ, "PATH": path_with(folder, MINIKUBE_STATES[state])}
+    env = {**user_environment(), "PATH": path_with(folder, MINIKUBE_STATES[state])}
     result = make("minikube-image", f"PYTHON={sys.executable}", env=env)
     log = folder / "minikube.log"
     return recipe_status(result.stderr), said(result.stderr), log.read_text().splitlines() if log.exists() else []
