@@ -22,12 +22,16 @@ FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
     "GIF": ("image/gif", "gif", {}),
     "WEBP": ("image/webp", "webp", {"quality": 85, "method": 4}),
 }
-# 2048 x 2048 in: decoding one costs at most ~16 MB (a 4096-square WebP of 30 KB cost 420 MB).
+# 2048 x 2048 in: decoding one costs at most ~35 MB (a 4096-square WebP of 30 KB cost 420 MB; a progressive
+# JPEG holds every coefficient of the full image, 2 bytes per pixel and component: 4 MP x 4 x 2 = 33 MB).
 MAX_PIXELS = 2048 * 2048
-# A phone's full-resolution JPEG (12 MP; 48 MP on some) is what users upload. libjpeg decodes a JPEG at
-# 1/2, 1/4 or 1/8 scale directly (Pillow's Image.draft picks the scale from the header, before any pixel
-# is decoded), so such a photo decodes within MAX_PIXELS; PNG, GIF and WebP decode in full only.
+# A phone's full-resolution JPEG (5-12 MP; 48 MP on some) is what users upload. libjpeg decodes a baseline
+# JPEG at 1/2, 1/4 or 1/8 scale directly, a row of blocks at a time (Pillow's Image.draft sets the scale
+# from the header, before any pixel is decoded), so such a photo decodes within MAX_PIXELS. Progressive
+# JPEGs keep every full-size coefficient whatever the scale (a 409-byte 48 MP one cost 378 MB), and PNG,
+# GIF and WebP decode in full only: they are held to MAX_PIXELS.
 JPEG_MAX_PIXELS = 48_000_000
+_JPEG_SCALES = (1, 2, 4, 8)
 # Stored avatars fit in this square: larger ones are scaled down before they are encoded.
 MAX_SIDE = 1024
 # The only ancillary data an encoder may carry over: everything else (EXIF, ICC, comments, text) is dropped.
@@ -43,7 +47,7 @@ _SAVE_MODES = {
 
 _TOO_MANY_PIXELS = (
     f"avatar is too large in pixels: at most {MAX_PIXELS} (2048 x 2048), or {JPEG_MAX_PIXELS // 1_000_000}"
-    " megapixels for a JPEG"
+    " megapixels for a baseline (not progressive) JPEG"
 )
 
 
@@ -70,8 +74,10 @@ def reencode(raw: bytes) -> Avatar:
         raise _unsupported("avatar is empty: upload a PNG, JPEG, GIF or WebP image")
     try:
         with Image.open(io.BytesIO(raw), formats=list(FORMATS)) as image:
-            if image.format == "JPEG" and image.width * image.height <= JPEG_MAX_PIXELS:
-                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode at the smallest scale still >= MAX_SIDE
+            if image.format == "JPEG" and not image.info.get("progressive"):
+                scale = _jpeg_scale(image.width, image.height)
+                if scale > 1:  # decode at 1/scale: the size passed makes Pillow pick exactly this scale
+                    image.draft(image.mode, (image.width // scale, image.height // scale))
             if image.width * image.height > MAX_PIXELS:
                 raise _unsupported(_TOO_MANY_PIXELS)
             image.load()
@@ -91,6 +97,16 @@ def reencode(raw: bytes) -> Avatar:
         raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
     content_type, extension, _ = FORMATS[fmt]
     return Avatar(data=out.getvalue(), content_type=content_type, extension=extension)
+
+
+def _jpeg_scale(width: int, height: int) -> int:
+    """The smallest of libjpeg's scales that brings a baseline JPEG within MAX_PIXELS (1 if none does)."""
+    if width * height > JPEG_MAX_PIXELS:
+        return 1  # refused below, undecoded
+    for scale in _JPEG_SCALES:
+        if -(-width // scale) * -(-height // scale) <= MAX_PIXELS:  # libjpeg rounds each side up
+            return scale
+    return 1
 
 
 def _target_mode(fmt: str, mode: str) -> str:

@@ -111,8 +111,9 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
 
 
 def with_jpeg_dimensions(jpeg: bytes, width: int, height: int) -> bytes:
-    """``jpeg`` whose baseline frame header (SOF0) claims another size: what a bomb's header looks like."""
-    at = jpeg.index(b"\xff\xc0") + 5  # marker (2), length (2), precision (1), then height and width
+    """``jpeg`` whose frame header (SOF0 baseline, SOF2 progressive) claims another size: a bomb's header."""
+    marker = b"\xff\xc2" if b"\xff\xc2" in jpeg else b"\xff\xc0"
+    at = jpeg.index(marker) + 5  # marker (2), length (2), precision (1), then height and width
     return jpeg[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[at + 4 :]
 
 
@@ -142,6 +143,31 @@ def test_a_jpeg_past_the_jpeg_pixel_limit_is_refused_from_its_header(width: int,
 
     assert refused.value.status == 415
     assert "pixels" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(2049, 2048), (2400, 1800), (2592, 1944), (3000, 2000), (4000, 1800), (4032, 3024), (4097, 4096), (8000, 6000)],
+    ids=lambda size: f"{size[0]}x{size[1]}",
+)
+def test_a_baseline_jpeg_of_any_camera_size_up_to_48_megapixels_is_stored(size: tuple[int, int]) -> None:
+    """Cameras' 4-12 MP frames, whose short side is 1024-2047 pixels, need the scale that fits MAX_PIXELS."""
+    with Image.open(io.BytesIO(reencode(image_bytes("JPEG", size=size)).data)) as stored:
+        assert max(stored.size) == 1024
+
+
+def test_a_progressive_jpeg_is_held_to_2048_squared_like_formats_without_scaled_decoding() -> None:
+    side = int(MAX_PIXELS**0.5)
+    at_limit = image_bytes("JPEG", size=(side, side), progressive=True)
+    past_limit = image_bytes("JPEG", size=(side, side + 1), progressive=True)
+    claimed_48mp = with_jpeg_dimensions(image_bytes("JPEG", size=(64, 48), progressive=True), 8000, 6000)
+    assert b"\xff\xc2" in at_limit, "a progressive (SOF2) file"
+
+    assert max(Image.open(io.BytesIO(reencode(at_limit).data)).size) == 1024
+    for refused_file in (past_limit, claimed_48mp):  # the latter would hold ~290 MB of coefficients
+        with pytest.raises(ApiError) as refused:
+            reencode(refused_file)
+        assert "pixels" in refused.value.message
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP"])
