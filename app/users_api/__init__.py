@@ -30,6 +30,12 @@ __all__ = ["ConfigError", "Settings", "create_app"]
 FORM_OVERHEAD_BYTES = 64 * 1024
 # More parts than this is not a sign-up form: Werkzeug stops parsing (413 too_many_parts).
 MAX_FORM_PARTS = 16
+# The most one form part's text or headers may hold in memory while Werkzeug parses (413 part_too_large).
+# Werkzeug 3.1 also applies it to its multipart decoder's buffer: the held-back tail of a file part (at
+# most a boundary's length) plus the next 64 KiB read. At 64 KiB that refused photos depending on their
+# bytes; four times the read size no file part can reach, while part headers stay bounded (unbounded, a
+# 2 MB body of empty header lines cost 150 MB to parse).
+FORM_PART_MEMORY_BYTES = 256 * 1024
 
 
 def create_app(settings: Settings | None = None, clients: AwsClients | None = None) -> Flask:
@@ -43,12 +49,9 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     app.json.sort_keys = False  # type: ignore[attr-defined]  # fields keep their documented order
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_avatar_bytes + FORM_OVERHEAD_BYTES,
-        # Off on purpose. Werkzeug 3.1 applies this limit to its multipart decoder's buffer too
-        # (sansio/multipart.py, MultipartDecoder.receive_data: held-back bytes + the next 64 KiB read),
-        # so any value near the read size refuses file parts depending on their bytes: ordinary photos
-        # got 413. The body stays bounded by MAX_CONTENT_LENGTH; text fields get the app's own limit
-        # (routes.TEXT_FIELD_MAX_BYTES), checked after parsing so the 413 can name the field.
-        MAX_FORM_MEMORY_SIZE=None,
+        # Text fields get the app's own, smaller limit (routes.TEXT_FIELD_MAX_BYTES), checked after
+        # parsing so that the 413 names the field; this one bounds what parsing itself may hold.
+        MAX_FORM_MEMORY_SIZE=FORM_PART_MEMORY_BYTES,
         MAX_FORM_PARTS=MAX_FORM_PARTS,
     )
     app.extensions[EXTENSION_KEY] = {

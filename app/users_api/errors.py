@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
-from werkzeug.wsgi import LimitedStream
 
 log = logging.getLogger("users_api")
 
@@ -88,7 +87,7 @@ def register_error_handlers(app: Flask, max_avatar_bytes: int) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response:
-        return _too_large_response(max_avatar_bytes)
+        return _too_large_response(exc, max_avatar_bytes)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -111,30 +110,47 @@ def register_error_handlers(app: Flask, max_avatar_bytes: int) -> None:
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 
-def _too_large_response(avatar_limit: int) -> Response:
-    """Werkzeug's bare 413, told apart: the whole body past its limit, or too many form parts.
-
-    With the form-memory limit off (see create_app), Werkzeug raises RequestEntityTooLarge for two
-    reasons only: a body past MAX_CONTENT_LENGTH (announced by Content-Length, or a chunked body that
-    ran into the limit: its LimitedStream is exhausted) or more than MAX_FORM_PARTS parts.
-    """
-    limit = request.max_content_length
-    length = request.content_length
-    if limit is not None and (length > limit if length is not None else _stream_exhausted()):
+def _too_large_response(exc: RequestEntityTooLarge, avatar_limit: int) -> Response:
+    """Werkzeug's bare 413, told apart by the limit that raised it, so the answer names that limit."""
+    limit = _LIMIT_RAISED_IN.get(_raised_in(exc), "body")
+    if limit == "parts":
+        parts = current_app.config["MAX_FORM_PARTS"]
+        return error_response(
+            413, "too_many_parts", f"the form has more than {parts} parts: send the fields name, email and avatar only"
+        )
+    if limit == "part":
+        part_limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
         return error_response(
             413,
-            "payload_too_large",
-            f"the request body is larger than {limit} bytes: the avatar may be at most {avatar_limit} bytes"
-            " (MAX_AVATAR_BYTES); send a smaller image",
+            "part_too_large",
+            f"a form part's text or headers are larger than {part_limit} bytes: send the fields name, email and"
+            " avatar only, the avatar as a file (curl -F avatar=@photo.jpg)",
         )
-    parts = current_app.config["MAX_FORM_PARTS"]
     return error_response(
         413,
-        "too_many_parts",
-        f"the form has more than {parts} parts: send the fields name, email and avatar only",
+        "payload_too_large",
+        f"the request body is larger than {request.max_content_length} bytes (the avatar may be at most"
+        f" {avatar_limit} bytes, MAX_AVATAR_BYTES): send a smaller image",
     )
 
 
-def _stream_exhausted() -> bool:
-    stream = request.stream
-    return isinstance(stream, LimitedStream) and stream.is_exhausted
+# Where Werkzeug 3.1.9 raises a bare RequestEntityTooLarge, and which limit that is: wsgi.get_input_stream
+# (Content-Length past MAX_CONTENT_LENGTH), wsgi.LimitedStream.on_exhausted (a chunked body reaching it),
+# sansio/multipart.py MultipartDecoder.next_event (more than MAX_FORM_PARTS parts), and
+# MultipartDecoder.receive_data or formparser.MultiPartParser.parse (one part past MAX_FORM_MEMORY_SIZE).
+# tests/integration/test_real_photos.py provokes each, so a Werkzeug upgrade that moves one fails there.
+_LIMIT_RAISED_IN = {
+    "get_input_stream": "body",
+    "on_exhausted": "body",
+    "next_event": "parts",
+    "receive_data": "part",
+    "parse": "part",
+}
+
+
+def _raised_in(exc: BaseException) -> str:
+    """The name of the function that raised ``exc`` (the innermost frame of its traceback)."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_code.co_name if frame is not None else ""

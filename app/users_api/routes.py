@@ -70,6 +70,13 @@ def create_user() -> tuple[Response, int, dict[str, str]]:
             "send the user as multipart/form-data with fields name, email and avatar (curl -F)",
         )
     form = request.form  # parses the body; errors.py names the limit a 413 from parsing hit
+    if "avatar" in form and "avatar" not in request.files:
+        raise ApiError(
+            400,
+            "invalid_field",
+            "the avatar was sent as text: send it as a file part (curl -F avatar=@photo.jpg, not avatar=<photo.jpg)",
+            field="avatar",
+        )
     for field, value in form.items(multi=True):
         if len(value) > TEXT_FIELD_MAX_BYTES or len(value.encode()) > TEXT_FIELD_MAX_BYTES:
             raise ApiError(

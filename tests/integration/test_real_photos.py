@@ -104,6 +104,31 @@ def test_a_text_field_past_its_own_limit_is_a_413_naming_that_field(base_url: st
     assert error_of(past_limit)["field"] == field
 
 
+def test_a_text_field_too_large_to_parse_is_a_413_saying_a_part_is_too_large(base_url: str) -> None:
+    response = sign_up(base_url, photo_bytes("JPEG", 270_000), name="x" * 300_000)
+
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "part_too_large"
+
+
+def test_a_part_with_headers_too_large_to_parse_is_a_413_saying_a_part_is_too_large(base_url: str) -> None:
+    boundary = "b0undary"
+    header_lines = "X-Padding: y\r\n" * 25_000  # 350 KB of part headers, each line harmless
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n{header_lines}\r\nAda\r\n--{boundary}--\r\n'
+    ).encode()
+
+    response = requests.post(
+        f"{base_url}/user",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        timeout=60,
+    )
+
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "part_too_large"
+
+
 def test_a_body_past_the_request_limit_is_a_413_saying_the_avatar_limit(base_url: str) -> None:
     response = sign_up(base_url, b"\xff\xd8" + b"\x00" * (LIMIT + 70_000))
 

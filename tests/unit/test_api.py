@@ -137,6 +137,15 @@ class TestCreateUser:
         assert response.status_code == 413
         assert error_of(response)["code"] == "avatar_too_large"
 
+    def test_an_avatar_sent_as_text_is_a_400_saying_to_send_a_file(self, client: FlaskClient) -> None:
+        form = {"name": "Ada", "email": "ada@example.com", "avatar": "x" * 100_000}  # curl -F "avatar=<file"
+
+        response = client.post("/user", data=form, content_type=MULTIPART)
+
+        assert response.status_code == 400
+        assert error_of(response)["field"] == "avatar"
+        assert "avatar=@" in error_of(response)["message"]
+
     @pytest.mark.parametrize(("value", "status"), [("é" * 2048, 400), ("é" * 2048 + "x", 413)])
     def test_a_text_fields_limit_counts_utf8_bytes(self, client: FlaskClient, value: str, status: int) -> None:
         response = signup(client, name=value)  # 4096 bytes is a too-long name (400); 4097 is past the limit
