@@ -153,7 +153,9 @@ minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled
 	@$(PYTHON) -m devtools.minikube_image
 
 .PHONY: localdev
-localdev: $(STAMP) ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
+localdev: ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
+	@$(PYTHON) -m devtools.localdev --check --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
+	@$(MAKE) $(STAMP)
 	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
 
 .PHONY: package-lambda

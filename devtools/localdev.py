@@ -28,6 +28,9 @@ APP_IMAGE = "flask-platform/users-api:dev"
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+PULUMI_HOW = "install the Pulumi CLI: https://www.pulumi.com/docs/install/"
+
+
 class LocaldevError(RuntimeError):
     """A prerequisite is missing; the message says how to get it."""
 
@@ -60,7 +63,7 @@ def step(number: int, text: str) -> None:
 
 def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> None:
     minikube = need_minikube()
-    pulumi = need("pulumi", "install the Pulumi CLI: https://www.pulumi.com/docs/install/")
+    pulumi = need("pulumi", PULUMI_HOW)
 
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
@@ -111,8 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = MakeArgumentParser("localdev", description=(__doc__ or "").splitlines()[0])
     parser.add_variable("STACK", "--stack", default="minikube", help="the Pulumi stack to create or reuse")
     parser.add_variable("EMULATOR_PORT", "--emulator-port", port, default=4566, help="the emulator's port")
+    parser.add_argument(
+        "--check", action="store_true", help="only check the prerequisites (before the toolchain is installed)"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.check:
+            check_minikube_running(need_minikube())
+            need("pulumi", PULUMI_HOW)
+            return 0
         localdev(args.stack, args.emulator_port)
     except LocaldevError as exc:
         print(f"make localdev: {exc}", file=sys.stderr)

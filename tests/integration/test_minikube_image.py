@@ -62,3 +62,16 @@ def test_with_minikube_running_it_builds_the_app_image_into_it(tmp_path: Path) -
 
     assert status is None, lines
     assert commands[-1] == "image build --tag flask-platform/users-api:dev app"
+
+
+@pytest.mark.parametrize("state", ["missing", "stopped"])
+def test_make_localdev_says_what_is_missing_before_installing_the_toolchain(tmp_path: Path, state: str) -> None:
+    venv = tmp_path / "venv"
+    env = {**user_environment(), "PATH": path_with(tmp_path, MINIKUBE_STATES[state])}
+
+    result = make("localdev", f"PYTHON={sys.executable}", f"VENV={venv}", env=env)
+
+    assert recipe_status(result.stderr) == 2
+    assert said(result.stderr)[0].startswith("make localdev: ")
+    assert "inikube" in said(result.stderr)[0]
+    assert not venv.exists(), "nothing was installed for a command that cannot run"
