@@ -29,6 +29,10 @@ graceful_timeout = _positive("GUNICORN_GRACEFUL_TIMEOUT", 25)
 timeout = 30
 keepalive = 75  # longer than the ALB's 60 s idle timeout, so the ALB closes first
 worker_tmp_dir = "/tmp"
+# gunicorn 25.1+ opens a control socket (for gunicornc) at $XDG_RUNTIME_DIR/gunicorn.ctl or else
+# $HOME/.gunicorn/gunicorn.ctl. In the container HOME is /nonexistent on a read-only root filesystem, so it
+# could only fail and log a warning; nothing here uses gunicornc, so none is opened (--no-control-socket).
+control_socket_disable = True
 accesslog = None  # the app logs one JSON line per request itself
 errorlog = "-"
 loglevel = "warning"
