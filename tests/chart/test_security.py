@@ -138,16 +138,29 @@ def test_without_credentials_the_pods_get_none(chart: helm.Chart) -> None:
     assert "env" not in rendered.app_container()
 
 
-def test_irsa_annotates_the_service_account_and_only_then_mounts_its_token(release: Release) -> None:
+def test_no_pod_gets_a_kubernetes_api_token_by_default_not_even_with_irsa(release: Release) -> None:
+    # EKS's pod identity webhook adds its own projected token (volume aws-iam-token, audience sts.amazonaws.com) to
+    # pods whose ServiceAccount carries eks.amazonaws.com/role-arn, whatever automountServiceAccountToken says.
     role_arn = release.values["serviceAccount"]["roleArn"]
     spec = release.one("Deployment")["spec"]["template"]["spec"]
 
-    assert spec["automountServiceAccountToken"] is bool(role_arn)
+    assert spec["automountServiceAccountToken"] is False
     for account in release.of_kind("ServiceAccount"):
-        assert account["automountServiceAccountToken"] is bool(role_arn)
+        assert account["automountServiceAccountToken"] is False
         assert annotations_of(account).get("eks.amazonaws.com/role-arn") == (role_arn or None)
     for pod in release.test_pods:
         assert pod["spec"]["automountServiceAccountToken"] is False
+    for manifest in release.manifests:
+        assert "CKV_K8S_38" not in " ".join(annotations_of(manifest).values()), "nothing to skip: no token is mounted"
+
+
+def test_the_api_token_is_mounted_only_when_asked_for_and_checkov_is_told_why(chart: helm.Chart) -> None:
+    rendered = render(chart, {"serviceAccount": {"automountToken": True}})
+    deployment = rendered.one("Deployment")
+
+    assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert rendered.one("ServiceAccount")["automountServiceAccountToken"] is True
+    assert any(value.startswith("CKV_K8S_38=") for value in annotations_of(deployment).values())
 
 
 def test_pods_run_as_the_charts_service_account_or_the_named_one(chart: helm.Chart) -> None:

@@ -61,10 +61,12 @@ The ServiceAccount the pods run as.
 {{- end }}
 
 {{/*
-The service-account token is mounted only for IRSA, where the AWS SDK exchanges it for the role's credentials.
+The Kubernetes API token is not mounted unless serviceAccount.automountToken asks for it: the app never calls the
+Kubernetes API. IRSA does not need it either: EKS's pod identity webhook adds its own projected token (audience
+sts.amazonaws.com, volume aws-iam-token) and AWS_WEB_IDENTITY_TOKEN_FILE to the pod whatever this setting is.
 */}}
 {{- define "flask-app.automountToken" -}}
-{{- if .Values.serviceAccount.roleArn }}true{{ else }}false{{ end }}
+{{- if .Values.serviceAccount.automountToken }}true{{ else }}false{{ end }}
 {{- end }}
 
 {{/*
@@ -136,8 +138,8 @@ Call with (dict "root" $ "hook" false).
 {{- if and (not .hook) (include "flask-app.secretName" $root) }}
 {{- $skips = append $skips "CKV_K8S_35=the app reads configuration from environment variables only (boto3 reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from it); the values come from a Secret by secretKeyRef, never a literal, and are used for an emulator only (EKS uses IRSA)" }}
 {{- end }}
-{{- if and (not .hook) $root.Values.serviceAccount.roleArn }}
-{{- $skips = append $skips "CKV_K8S_38=serviceAccount.roleArn is set: IRSA needs the service-account token, which the AWS SDK exchanges for the role's credentials" }}
+{{- if and (not .hook) $root.Values.serviceAccount.automountToken }}
+{{- $skips = append $skips "CKV_K8S_38=serviceAccount.automountToken is true: asked for explicitly by whoever set it (the app itself never calls the Kubernetes API and IRSA brings its own token)" }}
 {{- end }}
 {{- if not $root.Values.networkPolicy.enabled }}
 {{- $skips = append $skips "CKV2_K8S_6=networkPolicy.enabled is false: NetworkPolicy needs a CNI that enforces it (Minikube's default does not); enable it where the CNI does (EKS VPC CNI with network policy, Calico, Cilium)" }}
