@@ -86,6 +86,10 @@ def test_every_value_set_passes_the_schema(chart: helm.Chart, value_set: str) ->
         pytest.param({"resources": {"limits": {"memory": None}}}, "missing property 'memory'", id="limit-set-to-null"),
         pytest.param({"resources": {"requests": {"cpu": "lots"}}}, "/resources/requests/cpu'", id="cpu-not-quantity"),
         pytest.param({"env": {"MAX_AVATAR_BYTES": 99999999}}, "/env/MAX_AVATAR_BYTES'", id="avatar-bytes-too-big"),
+        pytest.param({"env": {"AVATAR_URL_TTL_SECONDS": 0}}, "/env/AVATAR_URL_TTL_SECONDS'", id="url-ttl-zero"),
+        pytest.param({"env": {"AVATAR_URL_TTL_SECONDS": "0"}}, "/env/AVATAR_URL_TTL_SECONDS'", id="url-ttl-zero-str"),
+        pytest.param({"env": {"AVATAR_URL_TTL_SECONDS": 604801}}, "/env/AVATAR_URL_TTL_SECONDS'", id="url-ttl-8-days"),
+        pytest.param({"env": {"AVATAR_URL_TTL_SECONDS": "1h"}}, "/env/AVATAR_URL_TTL_SECONDS'", id="url-ttl-not-int"),
     ],
 )
 def test_the_schema_rejects_a_bad_value_by_name(chart: helm.Chart, values: dict[str, Any], says: str) -> None:
@@ -113,6 +117,11 @@ def test_the_schema_rejects_a_bad_value_by_name(chart: helm.Chart, values: dict[
         ),
         pytest.param(
             {"env": {"MAX_AVATAR_BYTES": "99999999"}}, "env.MAX_AVATAR_BYTES (99999999) is above", id="avatar-string"
+        ),
+        pytest.param(
+            {"env": {"AVATAR_URL_TTL_SECONDS": "604801"}},
+            "env.AVATAR_URL_TTL_SECONDS (604801) is above 604800",
+            id="url-ttl-string-past-7-days",
         ),
     ],
 )

@@ -218,6 +218,7 @@ def test_the_config_map_holds_the_apps_environment(release: Release) -> None:
     assert data["S3_BUCKET"] == env["S3_BUCKET"]
     assert data.get("AWS_ENDPOINT_URL", "") == env["AWS_ENDPOINT_URL"], "empty means real AWS: not set at all"
     assert (data["LOG_LEVEL"], data["MAX_AVATAR_BYTES"], data["TRUSTED_PROXIES"]) == ("INFO", "2097152", "1")
+    assert data["AVATAR_URL_TTL_SECONDS"] == "900", "the app's own default (15 minutes)"
     assert (data["GUNICORN_WORKERS"], data["GUNICORN_THREADS"], data["PORT"]) == ("2", "4", "5000")
     assert release.app_container()["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
 
@@ -226,3 +227,10 @@ def test_numbers_given_with_set_become_strings_in_the_environment(chart: helm.Ch
     data = render(chart, {"env": {"MAX_AVATAR_BYTES": 1048576, "TRUSTED_PROXIES": 0}}).one("ConfigMap")["data"]
 
     assert (data["MAX_AVATAR_BYTES"], data["TRUSTED_PROXIES"]) == ("1048576", "0")
+
+
+@pytest.mark.parametrize("ttl", [1, "3600", 604800])
+def test_the_avatar_url_lifetime_reaches_the_app_in_its_range(chart: helm.Chart, ttl: int | str) -> None:
+    data = render(chart, {"env": {"AVATAR_URL_TTL_SECONDS": ttl}}).one("ConfigMap")["data"]
+
+    assert data["AVATAR_URL_TTL_SECONDS"] == str(ttl)

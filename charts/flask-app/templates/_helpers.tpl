@@ -197,4 +197,7 @@ Checks that values.schema.json cannot express. Each failure names the value and 
 {{- if gt (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 67108864 }}
 {{- fail (printf "env.MAX_AVATAR_BYTES (%v) is above the app's limit of 67108864 (64 MiB): lower it" .Values.env.MAX_AVATAR_BYTES) }}
 {{- end }}
+{{- if gt (include "flask-app.string" .Values.env.AVATAR_URL_TTL_SECONDS | int64) 604800 }}
+{{- fail (printf "env.AVATAR_URL_TTL_SECONDS (%v) is above 604800 (7 days, the longest a presigned S3 URL can live and the app's limit): lower it" .Values.env.AVATAR_URL_TTL_SECONDS) }}
+{{- end }}
 {{- end }}
