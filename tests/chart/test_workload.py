@@ -172,7 +172,8 @@ def test_a_change_of_configuration_rolls_the_pods(chart: helm.Chart) -> None:
 
     assert sums({"env": credentials}) == before, "the same values give the same sums"
     assert sums({"env": credentials | {"LOG_LEVEL": "DEBUG"}})["checksum/config"] != before["checksum/config"]
-    assert sums({"gunicorn": {"workers": 4}, "env": credentials})["checksum/config"] != before["checksum/config"]
+    more_workers = {"gunicorn": {"workers": 4}, "resources": {"limits": {"memory": "1Gi"}}, "env": credentials}
+    assert sums(more_workers)["checksum/config"] != before["checksum/config"]
     rotated = sums({"env": credentials | {"AWS_SECRET_ACCESS_KEY": "rotated"}})
     assert rotated["checksum/secret"] != before["checksum/secret"]
     assert rotated["checksum/config"] == before["checksum/config"]

@@ -88,6 +88,41 @@ would print 1048576 as 1.048576e+06; the schema allows only whole numbers here.
 {{- if kindIs "string" . }}{{ . }}{{ else }}{{ int64 . }}{{ end }}
 {{- end }}
 
+
+{{/*
+A memory quantity (256Mi, 1Gi, 512M, 0.5Gi or a number of bytes) in bytes, as a whole number.
+*/}}
+{{- define "flask-app.bytes" -}}
+{{- $quantity := include "flask-app.string" . }}
+{{- $number := regexFind "^[0-9]*\\.?[0-9]*" $quantity }}
+{{- $unit := trimPrefix $number $quantity }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- printf "%d" (mulf (float64 $number) (index $factors $unit) | ceil | int64) }}
+{{- end }}
+
+{{/*
+What /tmp (a memory-backed emptyDir) must hold, in MiB, rounded up. Werkzeug spools a form's file part to /tmp past
+500 KB, and a request's body is at most MAX_AVATAR_BYTES + 64 KiB (the app's MAX_CONTENT_LENGTH); each gunicorn
+thread handles one request at a time, so workers x threads uploads can be spooled at once. On top: gunicorn's worker
+heartbeat files (one empty file per worker) and room for anything else that writes a temporary file.
+*/}}
+{{- define "flask-app.tmpMiB" -}}
+{{- $upload := add (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 65536 }}
+{{- $uploads := mul (int .Values.gunicorn.workers) (int .Values.gunicorn.threads) $upload }}
+{{- $bytes := add $uploads (mul 16 1048576) }}
+{{- div (add $bytes 1048575) 1048576 }}
+{{- end }}
+
+{{/*
+Memory for gunicorn's processes, in MiB, outside /tmp: 64Mi for the master and 128Mi for each worker. Measured with
+gunicorn 27 and the app loaded: about 41 MiB RSS for the master and 49 MiB for an idle worker; the rest of a
+worker's share holds two image decodes at once (at most ~35 MB each, users_api/avatars.py). An estimate, not a
+bound: every thread of a worker decoding at once needs more, which resources.limits.memory can give.
+*/}}
+{{- define "flask-app.processMiB" -}}
+{{- add 64 (mul (int .Values.gunicorn.workers) 128) }}
+{{- end }}
+
 {{/*
 The name of the Secret holding the AWS credentials, or "" when there are none (IRSA, or the node's role).
 */}}
@@ -196,6 +231,14 @@ Checks that values.schema.json cannot express. Each failure names the value and 
 {{- end }}
 {{- if gt (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 67108864 }}
 {{- fail (printf "env.MAX_AVATAR_BYTES (%v) is above the app's limit of 67108864 (64 MiB): lower it" .Values.env.MAX_AVATAR_BYTES) }}
+{{- end }}
+{{- /* A memory-backed /tmp is charged to the pod's memory: the limit must hold it full, plus gunicorn itself
+(flask-app.processMiB). */}}
+{{- $tmp := include "flask-app.tmpMiB" . | int64 }}
+{{- $processes := include "flask-app.processMiB" . | int64 }}
+{{- $limit := include "flask-app.bytes" .Values.resources.limits.memory | int64 }}
+{{- if lt $limit (mul (add $tmp $processes) 1048576) }}
+{{- fail (printf "resources.limits.memory (%v) cannot hold /tmp full (%dMi, memory-backed: gunicorn.workers x gunicorn.threads = %d uploads of env.MAX_AVATAR_BYTES + 64 KiB, plus 16Mi) and gunicorn (%dMi: 64Mi for the master, 128Mi for each of %d workers): raise it to at least %dMi, or lower env.MAX_AVATAR_BYTES, gunicorn.threads or gunicorn.workers" .Values.resources.limits.memory $tmp (mul (int .Values.gunicorn.workers) (int .Values.gunicorn.threads)) $processes (int .Values.gunicorn.workers) (add $tmp $processes)) }}
 {{- end }}
 {{- if gt (include "flask-app.string" .Values.env.AVATAR_URL_TTL_SECONDS | int64) 604800 }}
 {{- fail (printf "env.AVATAR_URL_TTL_SECONDS (%v) is above 604800 (7 days, the longest a presigned S3 URL can live and the app's limit): lower it" .Values.env.AVATAR_URL_TTL_SECONDS) }}
