@@ -88,6 +88,12 @@ would print 1048576 as 1.048576e+06; the schema allows only whole numbers here.
 {{- if kindIs "string" . }}{{ . }}{{ else }}{{ int64 . }}{{ end }}
 {{- end }}
 
+{{/*
+An IntOrString of the Deployment's strategy: a whole number as a number, a percentage as a quoted string.
+*/}}
+{{- define "flask-app.intOrPercent" -}}
+{{- if kindIs "string" . }}{{ . | quote }}{{ else }}{{ int64 . }}{{ end }}
+{{- end }}
 
 {{/*
 A memory quantity (256Mi, 1Gi, 512M, 0.5Gi or a number of bytes) in bytes, as a whole number.
@@ -226,8 +232,24 @@ Checks that values.schema.json cannot express. Each failure names the value and 
 {{- fail (printf "pdb.minAvailable (%d) must be below the replica floor (%d, hpa.minReplicas or replicaCount), or no pod could ever be evicted and node drains would hang: lower pdb.minAvailable" (int .Values.pdb.minAvailable) $floor) }}
 {{- end }}
 {{- $drain := add (int .Values.preStopSleepSeconds) 25 }}
-{{- if le (int .Values.terminationGracePeriodSeconds) $drain }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + gunicorn's 25 s graceful drain (%d), or in-flight requests are cut off: raise it" (int .Values.terminationGracePeriodSeconds) $drain) }}
+{{- $grace := int .Values.terminationGracePeriodSeconds }}
+{{- if le $grace $drain }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + gunicorn's 25 s graceful drain (%d), or in-flight requests are cut off: raise it" $grace $drain) }}
+{{- end }}
+{{- if .Values.ingress.enabled }}
+{{- /* The ALB keeps a deregistering target draining for the delay; a connection the target closes before that
+ends gets the client a 5xx, and the pod serves in-flight requests until its pause and gunicorn's drain are over.
+So: pause + drain <= delay <= grace period. */}}
+{{- $delay := int .Values.ingress.deregistrationDelaySeconds }}
+{{- if or (lt $delay $drain) (gt $delay $grace) }}
+{{- fail (printf "ingress.deregistrationDelaySeconds (%d) must be at least preStopSleepSeconds + gunicorn's 25 s drain (%d), so the ALB lets every request the pod still serves finish, and at most terminationGracePeriodSeconds (%d), when the pod is gone: set it between the two" $delay $drain $grace) }}
+{{- end }}
+{{- if regexMatch "deregistration_delay" (index .Values.ingress.annotations "alb.ingress.kubernetes.io/target-group-attributes" | default "") }}
+{{- fail "ingress.annotations sets deregistration_delay in alb.ingress.kubernetes.io/target-group-attributes: set ingress.deregistrationDelaySeconds instead (the chart checks it against the pod's stop timeline)" }}
+{{- end }}
+{{- if not (has (include "flask-app.string" .Values.rollingUpdate.maxUnavailable) (list "0" "0%")) }}
+{{- fail (printf "rollingUpdate.maxUnavailable (%v) must be 0 behind the ALB: an old pod may stop only once a new one is healthy in the target group (the pod readiness gate); raise rollingUpdate.maxSurge to go faster" .Values.rollingUpdate.maxUnavailable) }}
+{{- end }}
 {{- end }}
 {{- if gt (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 67108864 }}
 {{- fail (printf "env.MAX_AVATAR_BYTES (%v) is above the app's limit of 67108864 (64 MiB): lower it" .Values.env.MAX_AVATAR_BYTES) }}
