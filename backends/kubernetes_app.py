@@ -7,7 +7,9 @@ itself are written once here, so the two clusters run the same chart the same wa
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -15,7 +17,14 @@ import pulumi_kubernetes as k8s
 
 from backends.base import REPO_ROOT, AppSpec
 
-CHART = REPO_ROOT / "charts" / "flask-app"
+# The chart as the release names it: relative to the Pulumi project, where the program runs (cwd = the project's
+# root), so the state holds no path of one machine or checkout and another checkout shows no diff.
+CHART = Path("charts", "flask-app")
+# The same folder wherever the reader runs from, for reading the chart's files.
+CHART_DIR = REPO_ROOT / CHART
+# What the chart's .helmignore leaves out of it: editor and OS leftovers change no release.
+_IGNORED_NAMES = {".DS_Store", "__pycache__", ".git", ".vscode", ".idea"}
+_IGNORED_SUFFIXES = (".swp", ".bak", ".tmp", ".orig", "~")
 RELEASE_TIMEOUT_SECONDS = 600  # image pulls and, on EKS, nodes joining take minutes
 
 
@@ -45,6 +54,20 @@ def scaling_output(spec: AppSpec, metrics_resolution_seconds: int) -> dict[str, 
     return {"kind": "kubernetes", **policy, "metricsResolutionSeconds": metrics_resolution_seconds}
 
 
+def chart_digest(chart_dir: Path) -> str:
+    """SHA-256 over the chart's files (names and contents). Passed as the ``chartDigest`` value, so that a change to any
+    file of the chart changes the release's inputs and Pulumi upgrades it; without it, a local chart's changes reach
+    the cluster only when Chart.yaml's version changes."""
+    digest = hashlib.sha256()
+    for path in sorted(chart_dir.rglob("*")):
+        relative = path.relative_to(chart_dir)
+        if not path.is_file() or _IGNORED_NAMES & set(relative.parts) or path.name.endswith(_IGNORED_SUFFIXES):
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def release_app(
     name: str,
     spec: AppSpec,
@@ -56,14 +79,16 @@ def release_app(
 ) -> k8s.helm.v3.Release:
     """The chart released under the app's name, which every object also bears (the backends set fullnameOverride
     to it), so the releaseName output is also the HPA's name the load tests watch, whatever the component is
-    called. Atomic: a failed upgrade rolls back instead of leaving a half-updated app."""
+    called. Atomic: a failed upgrade rolls back instead of leaving a half-updated app. The chart's digest goes with the
+    values (``chartDigest``): a changed chart is upgraded without a version bump."""
+    digest = chart_digest(CHART_DIR)
     return k8s.helm.v3.Release(
         f"{name}-release",
         name=spec.name,
-        chart=str(CHART),
+        chart=CHART.as_posix(),
         namespace=namespace,
         create_namespace=True,
-        values=values,
+        values=pulumi.Output.from_input(values).apply(lambda given: {**given, "chartDigest": digest}),
         atomic=True,
         timeout=RELEASE_TIMEOUT_SECONDS,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),

@@ -70,7 +70,8 @@ def test_the_chart_is_released_into_the_configured_context_with_node_port_secret
     values = release["values"]
 
     assert cluster["context"] == "minikube"
-    assert release["chart"] == str(CHART)
+    assert release["chart"] == "charts/flask-app", "relative to the project: no machine's path in the state"
+    assert release["chart"] == CHART.as_posix()
     assert release["namespace"] == "users-api"
     assert values["service"] == {"type": "NodePort", "port": 80, "nodePort": 30080}
     assert values["ingress"] == {"enabled": False}
