@@ -1,0 +1,110 @@
+"""The eks backend's controllers against what upstream ships at the pinned versions, under Pulumi mocks.
+
+tests/infra/upstream/ holds each pinned chart's values.yaml, copied unchanged at its tag (SOURCE.md there):
+Helm ignores a value key the chart does not read, so a misspelt or renamed key would be a setting that silently
+never applies. The controller's IAM policy is checked against its provenance the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backends.eks import addons
+from tests.infra.conftest import REGION, RecordingMocks
+from tests.infra.test_eks_backend import deploy, releases
+
+UPSTREAM = Path(__file__).resolve().parent / "upstream"
+# Each pinned chart's values at its tag: the directory names the tag, so a version bump needs a new copy.
+VALUES_FIXTURES = {
+    addons.LOAD_BALANCER_CONTROLLER.name: f"aws-load-balancer-controller-v{addons.LOAD_BALANCER_CONTROLLER.version}",
+    addons.CLUSTER_AUTOSCALER.name: f"cluster-autoscaler-chart-{addons.CLUSTER_AUTOSCALER.version}",
+    addons.METRICS_SERVER.name: f"metrics-server-helm-chart-{addons.METRICS_SERVER.version}",
+}
+# Maps the chart passes through as they are, whatever their keys: cluster-autoscaler's extraArgs become its
+# command-line flags (each flag we set is in cluster-autoscaler/config/flags/flags.go at the image tags we pin).
+FREE_FORM: set[tuple[str, ...]] = {("cluster-autoscaler", "extraArgs")}
+
+
+@pytest.fixture(autouse=True)
+def region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+def unknown_keys(chart: str, given: dict[str, Any], upstream: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
+    """Key paths of ``given`` that the chart's values do not have. Below a key whose upstream default is an empty
+    map or null (annotations, podDisruptionBudget, ...) any key is the chart's to accept."""
+    for key, value in given.items():
+        here = (*path, key)
+        if not isinstance(upstream, dict) or key not in upstream:
+            yield ".".join(here)
+            continue
+        below = upstream[key]
+        if isinstance(below, dict) and below and (chart, *here) not in FREE_FORM:
+            if isinstance(value, dict):
+                yield from unknown_keys(chart, value, below, here)
+            else:
+                yield f"{'.'.join(here)} (a map upstream, given {type(value).__name__})"
+
+
+def test_unknown_keys_finds_misspelt_and_misplaced_keys() -> None:
+    upstream = {"serviceAccount": {"create": True, "annotations": {}}, "podDisruptionBudget": {}, "region": None}
+    given = {
+        "serviceAccount": {"create": True, "annotation": {}, "annotations": {"any": "thing"}},
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "region": "eu-west-1",
+        "vpcID": "vpc-1",
+    }
+
+    assert list(unknown_keys("c", given, upstream)) == ["serviceAccount.annotation", "vpcID"]
+    assert list(unknown_keys("c", {"serviceAccount": "x"}, upstream)) == ["serviceAccount (a map upstream, given str)"]
+
+
+@pytest.mark.parametrize("chart", [addons.LOAD_BALANCER_CONTROLLER, addons.CLUSTER_AUTOSCALER, addons.METRICS_SERVER])
+def test_every_value_key_the_backend_sets_exists_in_the_pinned_charts_values(
+    mocks: RecordingMocks, chart: addons.Chart
+) -> None:
+    fixture = UPSTREAM / VALUES_FIXTURES[chart.name] / "values.yaml"
+    assert fixture.is_file(), f"copy {chart.name} {chart.version}'s values.yaml there (tests/infra/upstream/SOURCE.md)"
+    upstream = yaml.safe_load(fixture.read_text())
+    deploy(mocks)
+    values = releases(mocks)[chart.name]["values"]
+
+    assert list(unknown_keys(chart.name, values, upstream)) == []
+
+
+def test_the_controllers_are_the_current_releases() -> None:
+    assert addons.LOAD_BALANCER_CONTROLLER.version == "3.5.0"
+    assert addons.CLUSTER_AUTOSCALER.version == "9.59.0"
+    assert addons.CLUSTER_AUTOSCALER_IMAGES == {"1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2"}
+
+
+def test_the_policy_file_is_the_one_its_source_names_at_the_pinned_controllers_tag() -> None:
+    source = (addons.POLICY_DIR / "SOURCE.md").read_text()
+    policy = (addons.POLICY_DIR / "aws-load-balancer-controller.json").read_bytes()
+    recorded = re.search(r"sha256 `([0-9a-f]{64})`", source)
+
+    assert f"Tag: `v{addons.LOAD_BALANCER_CONTROLLER.version}`" in source
+    assert "Path there: `docs/install/iam_policy.json`" in source
+    assert re.search(r"Commit: `[0-9a-f]{40}`", source)
+    assert recorded, "SOURCE.md records the file's sha256"
+    assert hashlib.sha256(policy).hexdigest() == recorded.group(1)
+    assert f"{len(policy)} bytes" in source
+
+
+def test_the_policy_grants_what_controllers_since_v2_12_call() -> None:
+    """The actions the v3.5.0 policy added over the v2.11-era file: without them the controller's calls fail."""
+    granted = {
+        action
+        for statement in addons.load_balancer_controller_policy()["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+    assert {"ec2:DescribeIpamPools", "ec2:DescribeRouteTables", "elasticloadbalancing:SetRulePriorities"} <= granted
