@@ -1,11 +1,13 @@
 """The eks backend: a VPC, an EKS cluster with autoscaling nodes, its controllers, and the chart behind an ALB.
 
 Order matters in three places, and the code says it with ``depends_on``:
-the controllers wait for nodes to run on; the app's release waits for the load
-balancer controller (its webhook must answer when the Ingress and Service are
-created, and on destroy the app goes first so the controller can remove the
-ALB before it goes itself, or the ALB is orphaned and blocks the VPC's deletion)
-and for metrics-server (the HPA's metrics).
+the controllers wait for nodes to run on; every other release (metrics-server,
+cluster-autoscaler, the app) waits for the load balancer controller's, which
+is done only when its pods are Ready (its webhook must answer when their
+Services and the Ingress are created; on destroy the app goes first so the
+controller can remove the ALB before it goes itself, or the ALB is orphaned and
+blocks the VPC's deletion); and the app's release waits for metrics-server
+(the HPA's metrics).
 """
 
 from __future__ import annotations
@@ -155,9 +157,10 @@ class Backend(pulumi.ComponentResource):
             ),
         )
 
-        metrics_server = addons.release(
-            name, addons.METRICS_SERVER, addons.metrics_server_values(), kubernetes, self, depends_on=[nodes]
-        )
+        # The controller's chart registers a Service mutating webhook (failure policy Fail) whose pods start with
+        # it: a Service created before they are Ready is refused ("no endpoints available for service
+        # aws-load-balancer-webhook-service") and an atomic release rolls back. So its release waits for its pods
+        # (addons.release) and every other release, each of which creates Services, starts after it.
         controller = addons.release(
             name,
             addons.LOAD_BALANCER_CONTROLLER,
@@ -167,6 +170,14 @@ class Backend(pulumi.ComponentResource):
             kubernetes,
             self,
             depends_on=[nodes, *controller_role.resources],  # its permissions outlive it: it deletes the ALB
+        )
+        metrics_server = addons.release(
+            name,
+            addons.METRICS_SERVER,
+            addons.metrics_server_values(),
+            kubernetes,
+            self,
+            depends_on=[nodes, controller],
         )
         addons.release(
             name,
@@ -178,7 +189,7 @@ class Backend(pulumi.ComponentResource):
             ),
             kubernetes,
             self,
-            depends_on=[nodes, *autoscaler_role.resources],
+            depends_on=[nodes, *autoscaler_role.resources, controller],
         )
 
         image: AppImage = (

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 SYSTEM_NAMESPACE = "kube-system"
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+RELEASE_TIMEOUT_SECONDS = 600  # pods wait for nodes to join and images to pull
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ def release(
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource],
 ) -> k8s.helm.v3.Release:
+    """The chart's release, done only when its pods are Ready (``skip_await=False`` is Helm's ``--wait``).
+
+    That wait is what makes ``depends_on`` on the load balancer controller's release mean "its webhooks answer":
+    the controller's pods report Ready only once its webhook server has started (v3.5.0 main.go adds the
+    ``ready-webhook`` check), so a Service created after it finds endpoints behind the webhook's Service.
+    """
     return k8s.helm.v3.Release(
         f"{name}-{chart.name}",
         name=chart.name,
@@ -165,7 +172,8 @@ def release(
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=SYSTEM_NAMESPACE,
         values=values,
-        atomic=True,
-        timeout=600,
+        skip_await=False,  # the default, said here because the ordering above relies on it
+        atomic=True,  # a failed install or upgrade rolls back instead of leaving a half-released controller
+        timeout=RELEASE_TIMEOUT_SECONDS,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
     )

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
 from backends.eks import addons
 from tests.infra.conftest import REGION, RecordingMocks
-from tests.infra.test_eks_backend import deploy, releases
+from tests.infra.test_eks_backend import RELEASE, deploy, releases
 
 UPSTREAM = Path(__file__).resolve().parent / "upstream"
 # Each pinned chart's values at its tag: the directory names the tag, so a version bump needs a new copy.
@@ -108,3 +109,45 @@ def test_the_policy_grants_what_controllers_since_v2_12_call() -> None:
     }
 
     assert {"ec2:DescribeIpamPools", "ec2:DescribeRouteTables", "elasticloadbalancing:SetRulePriorities"} <= granted
+
+
+def waits_for(mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, **config: str) -> dict[str, set[str]]:
+    """Each resource's logical name -> the logical names it ``depends_on``, as the program really creates them."""
+    edges: dict[str, set[str]] = {}
+    real_init = pulumi.CustomResource.__init__
+
+    def recording(self: pulumi.CustomResource, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        opts = kwargs.get("opts") or (args[1] if len(args) > 1 else None)  # (props, opts, ...)
+        depends_on = getattr(opts, "depends_on", None) or []
+        edges[name] = {resource._name for resource in depends_on}
+        real_init(self, t, name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", recording)
+    deploy(mocks, **config)
+    return edges
+
+
+CONTROLLER_RELEASE = f"users-api-{addons.LOAD_BALANCER_CONTROLLER.name}"
+
+
+def test_every_other_release_starts_after_the_load_balancer_controllers_webhook_answers(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, item 1: metrics-server and cluster-autoscaler released beside the controller had their Services
+    refused by its webhook (no endpoints yet) and rolled back. Each of these releases creates Services."""
+    edges = waits_for(mocks, monkeypatch)
+    others = sorted(resource.name for resource in mocks.of_type(RELEASE) if resource.name != CONTROLLER_RELEASE)
+
+    assert others == ["users-api-cluster-autoscaler", "users-api-metrics-server", "users-api-release"]
+    assert {name: CONTROLLER_RELEASE in edges[name] for name in others} == dict.fromkeys(others, True)
+
+
+def test_the_load_balancer_controllers_release_waits_for_its_pods_and_rolls_back_on_failure(
+    mocks: RecordingMocks,
+) -> None:
+    deploy(mocks)
+    controller = mocks.one_named(RELEASE, CONTROLLER_RELEASE)
+
+    assert controller.get("skipAwait") is False, "Helm's --wait: done only when its pods (and so its webhook) are Ready"
+    assert controller["atomic"] is True
+    assert 300 <= controller["timeout"] <= 900, "nodes join and images pull within it; a stuck release fails"

@@ -416,14 +416,15 @@ def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_serv
 
 
 @pytest.mark.parametrize(
-    ("chart", "role"),
+    ("chart", "role", "also"),
     [
-        (addons.LOAD_BALANCER_CONTROLLER, "users-api-lb-controller"),
-        (addons.CLUSTER_AUTOSCALER, "users-api-cluster-autoscaler"),
+        (addons.LOAD_BALANCER_CONTROLLER, "users-api-lb-controller", []),
+        # its Service is admitted by the controller's webhook (test_eks_addons.py)
+        (addons.CLUSTER_AUTOSCALER, "users-api-cluster-autoscaler", ["users-api-aws-load-balancer-controller"]),
     ],
 )
 def test_each_controller_waits_for_the_nodes_and_its_roles_policy_which_so_outlive_it(
-    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, chart: addons.Chart, role: str
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, chart: addons.Chart, role: str, also: list[str]
 ) -> None:
     waits_for: dict[str, list[str]] = {}
     real_release = addons.release
@@ -435,7 +436,7 @@ def test_each_controller_waits_for_the_nodes_and_its_roles_policy_which_so_outli
     monkeypatch.setattr(addons, "release", recording)
     deploy(mocks)
 
-    assert waits_for[chart.name] == sorted(["users-api-nodes", f"{role}-role", f"{role}-policy"])
+    assert waits_for[chart.name] == sorted(["users-api-nodes", f"{role}-role", f"{role}-policy", *also])
 
 
 # -- outputs ---------------------------------------------------------------------------------------------------------
