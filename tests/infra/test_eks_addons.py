@@ -151,3 +151,42 @@ def test_the_load_balancer_controllers_release_waits_for_its_pods_and_rolls_back
     assert controller.get("skipAwait") is False, "Helm's --wait: done only when its pods (and so its webhook) are Ready"
     assert controller["atomic"] is True
     assert 300 <= controller["timeout"] <= 900, "nodes join and images pull within it; a stuck release fails"
+
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+READINESS_GATE = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}  # docs/deploy/pod_readiness_gate.md
+
+
+@pytest.mark.parametrize("namespace", ["users-api", "shop"])
+def test_the_apps_namespace_is_pulumis_own_labelled_for_the_pod_readiness_gate_and_holds_the_release(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, namespace: str
+) -> None:
+    """Issue 14, item 3: without the label, new pods are Ready before their ALB targets are healthy, and a 2-pod
+    rolling update can drain the old targets while the new ones are still "initial"."""
+    edges = waits_for(mocks, monkeypatch, namespace=namespace)
+    created = mocks.one(NAMESPACE)
+    app = mocks.one_named(RELEASE, "users-api-release")
+
+    assert created.name == "users-api-namespace"
+    assert created.inputs["metadata"]["name"] == namespace
+    assert created.inputs["metadata"]["labels"] == READINESS_GATE
+    assert app["namespace"] == namespace
+    assert app["createNamespace"] is False, "Helm's namespace would carry no label"
+    assert "users-api-namespace" in edges["users-api-release"], "labelled before the first pod is created"
+
+
+def test_the_namespace_goes_before_the_controller_on_destroy_and_adopts_one_helm_made(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edges = waits_for(mocks, monkeypatch)
+    created = mocks.one(NAMESPACE)
+    providers = {resource.name: resource for resource in mocks.of_type("pulumi:providers:kubernetes")}
+
+    assert CONTROLLER_RELEASE in edges["users-api-namespace"], "its TargetGroupBindings' finalizers need the controller"
+    assert created.provider is not None
+    adopting = providers[created.provider.split("::")[-2]]  # urn:...::<name>::<id>
+    assert adopting.inputs["upsertExistingObjects"] == "true", "stacks made before it have a namespace Helm made"
+    assert adopting.inputs["kubeconfig"] == providers["users-api-kubernetes"].inputs["kubeconfig"]
+    assert all(
+        resource.provider and "::users-api-kubernetes::" in resource.provider for resource in mocks.of_type(RELEASE)
+    ), "only the namespace is upserted"

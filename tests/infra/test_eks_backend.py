@@ -412,6 +412,7 @@ def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_serv
         "users-api-app-role",
         "users-api-aws-load-balancer-controller",
         "users-api-metrics-server",
+        "users-api-namespace",  # labelled for the controller's pod readiness gate (test_eks_addons.py)
     ]
 
 
