@@ -126,6 +126,15 @@ def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str,
         "region": region,
         "vpcId": vpc_id,
         "replicaCount": 2,  # its webhook admits every Service and Ingress: one pod down must not block deploys
+        # ... and a node drain (cluster-autoscaler's scale-down) must leave one running. The chart renders the
+        # budget only with replicaCount > 1; its default anti-affinity is preferred, so two nodes suffice.
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        # The readiness gate webhook acts only in namespaces labelled for it (the app's). The chart's default,
+        # Ignore, lets a pod created while the controller is unreachable start without its gate, so a rollout
+        # could stop old pods for new ones the ALB does not route to (the controller registers targets, so such
+        # pods take no ALB traffic anyway). Fail makes the ReplicaSet retry until the controller answers, which
+        # pod_readiness_gate.md at v3.5.0 recommends.
+        "podMutatorWebhookConfig": {"failurePolicy": "Fail"},
         "serviceAccount": _service_account(LOAD_BALANCER_CONTROLLER, role_arn),
     }
 

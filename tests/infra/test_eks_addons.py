@@ -190,3 +190,14 @@ def test_the_namespace_goes_before_the_controller_on_destroy_and_adopts_one_helm
     assert all(
         resource.provider and "::users-api-kubernetes::" in resource.provider for resource in mocks.of_type(RELEASE)
     ), "only the namespace is upserted"
+
+
+def test_the_readiness_gate_webhook_fails_closed_and_a_drain_leaves_a_controller_pod(mocks: RecordingMocks) -> None:
+    """A pod created while the controller is unreachable would get no gate (the chart's default is Ignore) and
+    could let a rollout stop old pods for ones the ALB never routes to."""
+    deploy(mocks)
+    values = releases(mocks)[addons.LOAD_BALANCER_CONTROLLER.name]["values"]
+
+    assert values["podMutatorWebhookConfig"] == {"failurePolicy": "Fail"}
+    assert values["replicaCount"] == 2
+    assert values["podDisruptionBudget"] == {"maxUnavailable": 1}, "rendered only when replicaCount > 1"
