@@ -201,3 +201,40 @@ def test_the_readiness_gate_webhook_fails_closed_and_a_drain_leaves_a_controller
     assert values["podMutatorWebhookConfig"] == {"failurePolicy": "Fail"}
     assert values["replicaCount"] == 2
     assert values["podDisruptionBudget"] == {"maxUnavailable": 1}, "rendered only when replicaCount > 1"
+
+
+GUNICORN_GRACEFUL_SECONDS = 25  # app/users_api/gunicorn_conf.py: graceful_timeout, the drain after SIGTERM
+
+
+def test_the_charts_rollout_settings_on_eks_hold_with_the_readiness_gate(mocks: RecordingMocks) -> None:
+    """The chart rendered (real Helm) with the values the eks backend really passes: the gate applies (IP targets,
+    a Service selecting the pods behind the Ingress), a rollout stops an old pod only for a gated new one
+    (maxUnavailable 0), and a stopping pod serves until the ALB has drained it."""
+    import helm_python as helm
+
+    from backends.kubernetes_app import CHART
+    from tests.chart.support import render
+
+    deploy(mocks)
+    release = render(helm.Chart.load(str(CHART)), releases(mocks)["users-api"]["values"], "eks-backend")
+    deployment = release.one("Deployment")["spec"]
+    pod = deployment["template"]["spec"]
+    service = release.one("Service")
+    ingress = release.one("Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    attributes = dict(
+        item.split("=", 1) for item in annotations["alb.ingress.kubernetes.io/target-group-attributes"].split(",")
+    )
+    pre_stop = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1])
+    deregistration = int(attributes["deregistration_delay.timeout_seconds"])
+
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip", "readiness gates work with IP targets only"
+    assert service["spec"]["selector"].items() <= deployment["template"]["metadata"]["labels"].items()
+    backends = [
+        path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
+    ]
+    assert set(backends) == {service["metadata"]["name"]}
+    assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert deployment["strategy"]["rollingUpdate"]["maxSurge"] not in (0, "0%")
+    assert pre_stop >= 10, "the controller deregisters the target and the ALB stops routing to it meanwhile"
+    assert deregistration <= pre_stop + GUNICORN_GRACEFUL_SECONDS < pod["terminationGracePeriodSeconds"]
