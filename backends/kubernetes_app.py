@@ -71,23 +71,25 @@ def chart_digest(chart_dir: Path) -> str:
 def release_app(
     name: str,
     spec: AppSpec,
-    namespace: str,
+    namespace: pulumi.Input[str],
     values: pulumi.Input[Mapping[str, Any]],
     provider: k8s.Provider,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
+    create_namespace: bool = True,
 ) -> k8s.helm.v3.Release:
     """The chart released under the app's name, which every object also bears (the backends set fullnameOverride
     to it), so the releaseName output is also the HPA's name the load tests watch, whatever the component is
     called. Atomic: a failed upgrade rolls back instead of leaving a half-updated app. The chart's digest goes with the
-    values (``chartDigest``): a changed chart is upgraded without a version bump."""
+    values (``chartDigest``): a changed chart is upgraded without a version bump. ``create_namespace=False`` when the
+    backend creates the namespace itself (eks: it carries a label Helm cannot set)."""
     digest = chart_digest(CHART_DIR)
     return k8s.helm.v3.Release(
         f"{name}-release",
         name=spec.name,
         chart=CHART.as_posix(),
         namespace=namespace,
-        create_namespace=True,
+        create_namespace=create_namespace,
         values=pulumi.Output.from_input(values).apply(lambda given: {**given, "chartDigest": digest}),
         atomic=True,
         timeout=RELEASE_TIMEOUT_SECONDS,

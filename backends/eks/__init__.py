@@ -1,11 +1,13 @@
 """The eks backend: a VPC, an EKS cluster with autoscaling nodes, its controllers, and the chart behind an ALB.
 
 Order matters in three places, and the code says it with ``depends_on``:
-the controllers wait for nodes to run on; the app's release waits for the load
-balancer controller (its webhook must answer when the Ingress and Service are
-created, and on destroy the app goes first so the controller can remove the
-ALB before it goes itself, or the ALB is orphaned and blocks the VPC's deletion)
-and for metrics-server (the HPA's metrics).
+the controllers wait for nodes to run on; every other release (metrics-server,
+cluster-autoscaler, the app) waits for the load balancer controller's, which
+is done only when its pods are Ready (its webhook must answer when their
+Services and the Ingress are created; on destroy the app goes first so the
+controller can remove the ALB before it goes itself, or the ALB is orphaned and
+blocks the VPC's deletion); and the app's release waits for metrics-server
+(the HPA's metrics).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ __all__ = [
     "release_app",
 ]  # release_app: tests wrap it
 
+# The load balancer controller's webhook injects its target-health readiness gate into new pods of namespaces
+# bearing this label (docs/deploy/pod_readiness_gate.md at v3.5.0); IP targets only, which the chart's Ingress uses.
+POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 HPA_SYNC_SECONDS = 15  # metrics-server's resolution on EKS; the HPA's control loop runs every 15 s too
 
 
@@ -87,6 +92,34 @@ def alb_hostname(status: Any) -> str:
 def alb_url(status: Any, https: bool) -> str:
     hostname = alb_hostname(status)
     return f"{'https' if https else 'http'}://{hostname}" if hostname else ""
+
+
+def app_namespace(
+    name: str, namespace: str, kubeconfig: pulumi.Input[str], controller: k8s.helm.v3.Release, parent: pulumi.Resource
+) -> k8s.core.v1.Namespace:
+    """The app's namespace, labelled for the load balancer controller's pod readiness gate.
+
+    With the label, the controller's webhook gives each new pod a readiness gate that turns true only when its
+    ALB target is healthy, so a rolling update (maxUnavailable 0) stops an old pod only once a new one takes
+    traffic; without it pods are Ready while their targets are still "initial" and a 2-pod rollout can leave the
+    ALB no healthy target. Helm's create_namespace cannot label a namespace, so Pulumi creates it.
+
+    Its own provider upserts: a stack made before this resource existed has the namespace already (Helm made
+    it), and a plain create would fail with "already exists"; server-side apply adds the label and adopts it.
+    It depends on the controller so that destroy deletes it while the controller still runs: the
+    TargetGroupBindings the controller made in it carry finalizers only the controller removes.
+    """
+    adopting = k8s.Provider(
+        f"{name}-kubernetes-namespace",
+        kubeconfig=kubeconfig,
+        upsert_existing_objects=True,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={POD_READINESS_GATE_LABEL: "enabled"}),
+        opts=pulumi.ResourceOptions(parent=parent, provider=adopting, depends_on=[controller]),
+    )
 
 
 class Backend(pulumi.ComponentResource):
@@ -155,9 +188,10 @@ class Backend(pulumi.ComponentResource):
             ),
         )
 
-        metrics_server = addons.release(
-            name, addons.METRICS_SERVER, addons.metrics_server_values(), kubernetes, self, depends_on=[nodes]
-        )
+        # The controller's chart registers a Service mutating webhook (failure policy Fail) whose pods start with
+        # it: a Service created before they are Ready is refused ("no endpoints available for service
+        # aws-load-balancer-webhook-service") and an atomic release rolls back. So its release waits for its pods
+        # (addons.release) and every other release, each of which creates Services, starts after it.
         controller = addons.release(
             name,
             addons.LOAD_BALANCER_CONTROLLER,
@@ -167,6 +201,14 @@ class Backend(pulumi.ComponentResource):
             kubernetes,
             self,
             depends_on=[nodes, *controller_role.resources],  # its permissions outlive it: it deletes the ALB
+        )
+        metrics_server = addons.release(
+            name,
+            addons.METRICS_SERVER,
+            addons.metrics_server_values(),
+            kubernetes,
+            self,
+            depends_on=[nodes, controller],
         )
         addons.release(
             name,
@@ -178,7 +220,7 @@ class Backend(pulumi.ComponentResource):
             ),
             kubernetes,
             self,
-            depends_on=[nodes, *autoscaler_role.resources],
+            depends_on=[nodes, *autoscaler_role.resources, controller],
         )
 
         image: AppImage = (
@@ -198,14 +240,16 @@ class Backend(pulumi.ComponentResource):
                 found[5],
             )
         )
+        namespace = app_namespace(name, settings.namespace, cluster.kubeconfig_json, controller, parent=self)
         app = release_app(
             name,
             spec,
-            settings.namespace,
+            namespace.metadata.name,
             values,
             kubernetes,
             parent=self,
-            depends_on=[controller, metrics_server, *app_role.resources],
+            depends_on=[namespace, controller, metrics_server, *app_role.resources],
+            create_namespace=False,
         )
         # Read back once the release is done (an unknown ID at preview skips the read): the controller writes the
         # ALB's DNS name into the Ingress's status within seconds; DNS may take a few minutes more to answer.

@@ -9,7 +9,9 @@
 - metrics-server: the CPU metrics the app's HPA scales on.
 
 Pinned versions: bump a chart, its image and (for the controller) the policy
-file together, and note the source.
+file together, with a copy of the chart's values.yaml at its tag under
+tests/infra/upstream/ (every value key set here is checked against it), and note
+the source.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pulumi_kubernetes as k8s
 SYSTEM_NAMESPACE = "kube-system"
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+RELEASE_TIMEOUT_SECONDS = 600  # pods wait for nodes to join and images to pull
 
 
 @dataclass(frozen=True)
@@ -37,29 +40,34 @@ class Chart:
 
 LOAD_BALANCER_CONTROLLER = Chart(
     name="aws-load-balancer-controller",
-    # chart 1.11.0 = controller v2.11.0, the release the stored official policy grants everything to (SOURCE.md).
-    # Moving to the 3.x line (chart version = controller version) needs that tag's iam_policy.json first.
-    version="1.11.0",
+    # Since 3.0.0 the chart's version is the controller's: chart 3.5.0 = v3.5.0 (the newest release tag), whose
+    # docs/install/iam_policy.json is policies/aws-load-balancer-controller.json (policies/SOURCE.md).
+    version="3.5.0",
     repository="https://aws.github.io/eks-charts",
     service_account="aws-load-balancer-controller",
 )
 CLUSTER_AUTOSCALER = Chart(
     name="cluster-autoscaler",
-    version="9.54.0",  # appVersion 1.35.0; the image tag below follows the cluster's minor
+    # The newest chart tag (cluster-autoscaler-chart-9.59.0 in kubernetes/autoscaler); its appVersion still
+    # reads 1.35.0, so image.tag below is always set, from the cluster's minor.
+    version="9.59.0",
     repository="https://kubernetes.github.io/autoscaler",
     service_account="cluster-autoscaler",
 )
 METRICS_SERVER = Chart(
     name="metrics-server",
-    version="3.13.0",  # metrics-server v0.8.0
+    # metrics-server v0.8.0. Confirmed upstream: tag metrics-server-helm-chart-3.13.0 (commit 1a64100c33ac) in
+    # kubernetes-sigs/metrics-server, whose charts/metrics-server/Chart.yaml reads version 3.13.0, appVersion 0.8.0.
+    version="3.13.0",
     repository="https://kubernetes-sigs.github.io/metrics-server/",
 )
 # cluster-autoscaler's minor must match the cluster's (its own compatibility rule); the newest patch of each.
-# Versions from kubernetes/autoscaler's release PRs (1.33: #10030, 1.34: #10029, 1.35: chart 9.54.0's appVersion).
+# Confirmed upstream: kubernetes/autoscaler tags cluster-autoscaler-1.33.6, -1.34.5 and -1.35.2 (2026-07-22), each
+# the newest patch of its minor, whose cluster-autoscaler/version/version.go reads that version.
 CLUSTER_AUTOSCALER_IMAGES = {
     "1.33": "v1.33.6",
     "1.34": "v1.34.5",
-    "1.35": "v1.35.0",
+    "1.35": "v1.35.2",
 }
 
 
@@ -118,6 +126,15 @@ def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str,
         "region": region,
         "vpcId": vpc_id,
         "replicaCount": 2,  # its webhook admits every Service and Ingress: one pod down must not block deploys
+        # ... and a node drain (cluster-autoscaler's scale-down) must leave one running. The chart renders the
+        # budget only with replicaCount > 1; its default anti-affinity is preferred, so two nodes suffice.
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        # The readiness gate webhook acts only in namespaces labelled for it (the app's). The chart's default,
+        # Ignore, lets a pod created while the controller is unreachable start without its gate, so a rollout
+        # could stop old pods for new ones the ALB does not route to (the controller registers targets, so such
+        # pods take no ALB traffic anyway). Fail makes the ReplicaSet retry until the controller answers, which
+        # pod_readiness_gate.md at v3.5.0 recommends.
+        "podMutatorWebhookConfig": {"failurePolicy": "Fail"},
         "serviceAccount": _service_account(LOAD_BALANCER_CONTROLLER, role_arn),
     }
 
@@ -150,6 +167,12 @@ def release(
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource],
 ) -> k8s.helm.v3.Release:
+    """The chart's release, done only when its pods are Ready (``skip_await=False`` is Helm's ``--wait``).
+
+    That wait is what makes ``depends_on`` on the load balancer controller's release mean "its webhooks answer":
+    the controller's pods report Ready only once its webhook server has started (v3.5.0 main.go adds the
+    ``ready-webhook`` check), so a Service created after it finds endpoints behind the webhook's Service.
+    """
     return k8s.helm.v3.Release(
         f"{name}-{chart.name}",
         name=chart.name,
@@ -158,7 +181,8 @@ def release(
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=SYSTEM_NAMESPACE,
         values=values,
-        atomic=True,
-        timeout=600,
+        skip_await=False,  # the default, said here because the ordering above relies on it
+        atomic=True,  # a failed install or upgrade rolls back instead of leaving a half-released controller
+        timeout=RELEASE_TIMEOUT_SECONDS,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
     )

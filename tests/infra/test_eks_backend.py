@@ -20,7 +20,7 @@ from backends.base import AVATAR_PREFIX
 from backends.config import ConfigError, parse
 from backends.eks import addons, alb_url
 from backends.eks.image import context_digest
-from backends.kubernetes_app import CHART
+from backends.kubernetes_app import CHART, CHART_DIR
 from tests.infra.conftest import (
     ACCOUNT,
     ALB_HOSTNAME,
@@ -317,7 +317,7 @@ def test_the_app_release_gets_the_image_irsa_env_ingress_and_hpa(
     values = release["values"]
     role = mocks.one_named("aws:iam/role:Role", "users-api-app-role")
 
-    assert release["chart"] == str(CHART)
+    assert release["chart"] == CHART.as_posix()
     assert release["namespace"] == "users-api"
     assert values["image"] == {
         "repository": ECR_URL,
@@ -349,11 +349,11 @@ def overlay(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_app_releases_values_pass_the_charts_own_schema(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
-    schema = json.loads((CHART / "values.schema.json").read_text())
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
     values = releases(mocks)["users-api"]["values"]
 
     # What `helm install` checks first: the chart's defaults overlaid with the values the backend really passes.
-    jsonschema.validate(overlay(yaml.safe_load((CHART / "values.yaml").read_text()), values), schema)
+    jsonschema.validate(overlay(yaml.safe_load((CHART_DIR / "values.yaml").read_text()), values), schema)
     assert values["serviceAccount"]["roleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
 
 
@@ -412,18 +412,20 @@ def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_serv
         "users-api-app-role",
         "users-api-aws-load-balancer-controller",
         "users-api-metrics-server",
+        "users-api-namespace",  # labelled for the controller's pod readiness gate (test_eks_addons.py)
     ]
 
 
 @pytest.mark.parametrize(
-    ("chart", "role"),
+    ("chart", "role", "also"),
     [
-        (addons.LOAD_BALANCER_CONTROLLER, "users-api-lb-controller"),
-        (addons.CLUSTER_AUTOSCALER, "users-api-cluster-autoscaler"),
+        (addons.LOAD_BALANCER_CONTROLLER, "users-api-lb-controller", []),
+        # its Service is admitted by the controller's webhook (test_eks_addons.py)
+        (addons.CLUSTER_AUTOSCALER, "users-api-cluster-autoscaler", ["users-api-aws-load-balancer-controller"]),
     ],
 )
 def test_each_controller_waits_for_the_nodes_and_its_roles_policy_which_so_outlive_it(
-    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, chart: addons.Chart, role: str
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, chart: addons.Chart, role: str, also: list[str]
 ) -> None:
     waits_for: dict[str, list[str]] = {}
     real_release = addons.release
@@ -435,7 +437,7 @@ def test_each_controller_waits_for_the_nodes_and_its_roles_policy_which_so_outli
     monkeypatch.setattr(addons, "release", recording)
     deploy(mocks)
 
-    assert waits_for[chart.name] == sorted(["users-api-nodes", f"{role}-role", f"{role}-policy"])
+    assert waits_for[chart.name] == sorted(["users-api-nodes", f"{role}-role", f"{role}-policy", *also])
 
 
 # -- outputs ---------------------------------------------------------------------------------------------------------
