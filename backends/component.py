@@ -19,7 +19,7 @@ import pulumi
 
 from backends import load_backend
 from backends.base import AppSpec, Deployment
-from backends.config import parse
+from backends.config import parse, stack_region
 
 TYPE_TOKEN = "flask-platform:index:FlaskPlatform"  # noqa: S105 - a type token, not a secret
 
@@ -58,7 +58,9 @@ class LambdaArgs(TypedDict, total=False):
     timeout_seconds: int
     """Timeout in seconds (1-29, default 15): API Gateway gives up at 30."""
     reserved_concurrency: int
-    """Reserved concurrency (0-900: AWS keeps 100 unreserved), a floor and a cap; -1 (default): the shared pool."""
+    """Reserved concurrency, a floor and a cap; -1 (default): the shared pool; 0 is refused (it throttles every
+    request). AWS keeps 100 unreserved: a default account (quota 1000) reserves at most 900; more needs a raised
+    quota."""
     throttle_rate_limit: int
     """API Gateway steady-state requests per second for the API's routes (default 100)."""
     throttle_burst_limit: int
@@ -166,7 +168,9 @@ class FlaskPlatform(pulumi.ComponentResource):
     https, albHostname)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
+        spec = parse(
+            config_values(args), stack=pulumi.get_stack(), region=stack_region()
+        )  # fails before any resource on bad args
         factory = load_backend(spec.backend)
         super().__init__(TYPE_TOKEN, name, {}, opts)
         self.deployment: Deployment = factory(name, spec, pulumi.ResourceOptions(parent=self)).deployment
