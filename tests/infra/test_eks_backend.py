@@ -380,6 +380,9 @@ def test_protected_data_is_retained_by_destroy_instead_of_stopping_it_halfway(
         "aws:ecr/repository:Repository",
     ):
         assert retained[typ] is protected, typ
+    # pulumi-docker-build deletes the tags it pushed when its Image is deleted or replaced: kept in both cases, the
+    # protected repository keeps its images and a replaced image's digest stays pullable by the pods running it.
+    assert retained["docker-build:index:Image"] is True
 
 
 def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
