@@ -136,7 +136,8 @@ class FlaskPlatformArgs(TypedDict, total=False):
     log_level: str
     """The app's log level: DEBUG, INFO (default), WARNING, ERROR or CRITICAL."""
     log_retention_days: int
-    """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14)."""
+    """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14): lambda, the function's and the API's;
+    eks, the control plane's (/aws/eks/<cluster>/cluster, created by the stack before the cluster)."""
     deletion_protection: bool
     """Protect the users table; destroy then retains it, the bucket and (eks) the image repository (default true)."""
     scaling: ScalingArgs

@@ -23,7 +23,7 @@ from backends.kubernetes_app import app_environment, hpa_values, release_app, sc
 from backends.storage import Storage, app_policy_statements
 
 from . import addons
-from .cluster import create_cluster, create_node_group, node_launch_template, node_role
+from .cluster import control_plane_log_group, create_cluster, create_node_group, node_launch_template, node_role
 from .image import AppImage, build_and_push, prebuilt
 from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
@@ -102,7 +102,14 @@ class Backend(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
 
         vpc = create_vpc(name, settings, region, tags, parent=self)
-        cluster = create_cluster(name, settings, vpc, tags, parent=self)
+        cluster = create_cluster(
+            name,
+            settings,
+            vpc,
+            tags,
+            parent=self,
+            log_group=control_plane_log_group(name, settings, spec.log_retention_days, tags, parent=self),
+        )
         nodes = create_node_group(
             name,
             settings,

@@ -56,9 +56,32 @@ def node_role(
     return role, attachments
 
 
+def control_plane_log_group(
+    name: str, settings: EksSettings, retention_days: int, tags: Mapping[str, str], parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
+    """The group EKS writes the control-plane logs to, made before the cluster so that it is ours.
+
+    EKS sends control-plane logs to ``/aws/eks/<cluster>/cluster`` and creates that group itself when it does
+    not exist, with no retention (kept forever) and outside the stack (left behind by destroy). Created here
+    first, under that exact name, it has a retention and goes with the stack."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-control-plane-logs",
+        name=f"/aws/eks/{settings.cluster_name}/cluster",
+        retention_in_days=retention_days,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def create_cluster(
-    name: str, settings: EksSettings, vpc: awsx.ec2.Vpc, tags: Mapping[str, str], parent: pulumi.Resource
+    name: str,
+    settings: EksSettings,
+    vpc: awsx.ec2.Vpc,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    log_group: aws.cloudwatch.LogGroup | None = None,
 ) -> eks.Cluster:
+    """``log_group``: the control-plane log group (control_plane_log_group), which the cluster must wait for."""
     return eks.Cluster(
         f"{name}-cluster",
         name=settings.cluster_name,
@@ -75,7 +98,7 @@ def create_cluster(
         public_access_cidrs=list(settings.public_access_cidrs),
         enabled_cluster_log_types=list(settings.log_types),
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group] if log_group else None),
     )
 
 

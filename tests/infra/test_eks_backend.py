@@ -133,6 +133,37 @@ def test_the_cluster_uses_access_entries_oidc_private_nodes_and_the_configured_e
     assert cluster["enabledClusterLogTypes"] == ["api", "audit"]
 
 
+def record_options(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], pulumi.ResourceOptions]:
+    """Every resource's options by (type, name), as the program gave them (components' included)."""
+    options: dict[tuple[str, str], pulumi.ResourceOptions] = {}
+    real_init = pulumi.Resource.__init__
+
+    def recording(self: pulumi.Resource, t: str, name: str, custom: bool, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.get("opts") or (args[1] if len(args) > 1 else None)  # (props, opts, ...)
+        options[(t, name)] = given or pulumi.ResourceOptions()
+        real_init(self, t, name, custom, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.Resource, "__init__", recording)
+    return options
+
+
+@pytest.mark.parametrize(("config", "days"), [({}, 14), ({"logRetentionDays": "30"}, 30)])
+def test_the_control_plane_log_group_is_made_first_with_a_retention_so_eks_does_not_make_its_own(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], days: int
+) -> None:
+    """EKS creates /aws/eks/<cluster>/cluster itself, kept forever and left by destroy, unless it exists first."""
+    options = record_options(monkeypatch)
+    deploy(mocks, **config)
+    group = mocks.one("aws:cloudwatch/logGroup:LogGroup")
+    cluster_waits_for = options[("eks:index:Cluster", "users-api-cluster")].depends_on
+
+    assert group.inputs["name"] == "/aws/eks/users-api-prod/cluster"
+    assert group.inputs["retentionInDays"] == days
+    assert group.inputs["tags"]["stack"] == "prod"
+    assert isinstance(cluster_waits_for, list)
+    assert [resource._name for resource in cluster_waits_for] == [group.name]
+
+
 @pytest.mark.parametrize(
     ("instance_types", "ami_type"),
     [("t3.medium,t3a.medium", "AL2023_x86_64_STANDARD"), ("t4g.medium,m7g.large", "AL2023_ARM_64_STANDARD")],
