@@ -116,6 +116,10 @@ class EksArgs(TypedDict, total=False):
     """Each node's encrypted gp3 root volume in GiB (20-1000, default 20)."""
     namespace: str
     """The Kubernetes namespace of the app's release (default users-api)."""
+    admin_principals: list[str]
+    """ARNs of IAM roles or users (not STS sessions) that get cluster admin through EKS access entries, so CI or a
+    teammate can run up and destroy (default none: only the cluster's creator, whom EKS adds itself; do not list
+    the creator again)."""
     image: str
     """A prebuilt app image (registry/repo:tag or @sha256:digest); empty (default): build app/Dockerfile into ECR."""
     certificate_arn: str
@@ -239,6 +243,7 @@ _EKS = {
     "node_max": "eksNodeMax",
     "node_disk_gib": "eksNodeDiskGib",
     "namespace": "namespace",
+    "admin_principals": "eksAdminPrincipals",
     "image": "eksImage",
     "certificate_arn": "eksCertificateArn",
     "hostname": "eksHostname",

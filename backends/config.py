@@ -74,6 +74,13 @@ IMAGE_REFERENCE = re.compile(  # [registry[:port]/]path[:tag][@sha256:digest], a
     r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# An IAM role (a path allowed) or user: what an EKS access entry takes; an STS session (assumed-role) is not.
+IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+$"
+)
+ASSUMED_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/"
+)
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
 # Lambda's ReservedConcurrentExecutions: 0 is accepted by AWS but throttles every invoke. The ceiling is the account's
 # concurrency quota minus the 100 AWS keeps unreserved: 900 with the default quota of 1,000, more where the quota was
@@ -194,6 +201,29 @@ def stack_region() -> str | None:
     return pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
+def _admin_principals(principals: tuple[str, ...]) -> tuple[str, ...]:
+    example = "arn:aws:iam::123456789012:role/ci-deployer"
+    for principal in principals:
+        session = ASSUMED_ROLE_ARN.match(principal)
+        if session:
+            role = f"arn:{session['partition']}:iam::{session['account']}:role/{session['role']}"
+            raise ConfigError(
+                f"eksAdminPrincipals: {principal!r} is an STS session, which an access entry cannot name; use the "
+                f"role's own ARN (with its path, if any): `pulumi config set eksAdminPrincipals {role}`"
+            )
+        if not IAM_PRINCIPAL_ARN.match(principal):
+            raise ConfigError(
+                f"eksAdminPrincipals: {principal!r} is not the ARN of an IAM role or user: "
+                f"`pulumi config set eksAdminPrincipals {example}` (comma-separated for several)"
+            )
+    if len(set(principals)) != len(principals):
+        raise ConfigError(
+            f"eksAdminPrincipals lists a principal twice (EKS allows one access entry per principal): "
+            f"`pulumi config set eksAdminPrincipals {','.join(dict.fromkeys(principals))}`"
+        )
+    return principals
+
+
 def _eks(read: _Reader, app_name: str, stack: str, region: str | None) -> EksSettings:
     default_cluster = re.sub(r"[^A-Za-z0-9-]", "-", f"{app_name}-{stack}")[:100]
     cluster_name = read.text("eksClusterName", default_cluster)
@@ -232,6 +262,7 @@ def _eks(read: _Reader, app_name: str, stack: str, region: str | None) -> EksSet
             f"the node group needs eksNodeMin <= eksNodeDesired <= eksNodeMax, got {node_min} <= {node_desired} <= "
             f"{node_max}: `pulumi config set eksNodeMax {max(node_min, node_desired)}` or lower the others"
         )
+    admin_principals = _admin_principals(read.listing("eksAdminPrincipals", ()))
     image = read.text("eksImage", "")
     if image and not IMAGE_REFERENCE.match(image):
         raise ConfigError(
@@ -280,6 +311,7 @@ def _eks(read: _Reader, app_name: str, stack: str, region: str | None) -> EksSet
         node_max=node_max,
         node_disk_gib=read.integer("eksNodeDiskGib", 20, 20, 1000),
         namespace=_kubernetes_name(read.text("namespace", "users-api"), "namespace"),
+        admin_principals=admin_principals,
         image=image,
         certificate_arn=certificate_arn,
         hostname=hostname,
@@ -421,6 +453,7 @@ KEYS = (
     "eksNodeDesired",
     "eksNodeMax",
     "eksNodeDiskGib",
+    "eksAdminPrincipals",
     "eksImage",
     "eksCertificateArn",
     "eksHostname",

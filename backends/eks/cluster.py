@@ -9,7 +9,9 @@ the node role's credentials; pods get AWS access through IRSA only.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 
 import pulumi
@@ -21,6 +23,8 @@ from backends.base import EksSettings
 
 # What a node needs to join the cluster, run the VPC CNI and pull images; nothing the app needs (that is IRSA).
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+# EKS's managed access policy equal to Kubernetes' cluster-admin, associated cluster-wide.
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}  # AL2 ends with Kubernetes 1.32
 ROOT_DEVICE = "/dev/xvda"  # the root volume of the EKS-optimised AL2023 AMIs
 
@@ -54,6 +58,30 @@ def node_role(
         for policy in NODE_MANAGED_POLICIES
     ]
     return role, attachments
+
+
+def admin_access_entries(principals: tuple[str, ...]) -> dict[str, eks.AccessEntryArgs]:
+    """One STANDARD access entry per principal, with cluster admin over the whole cluster.
+
+    The keys name the entries' resources (pulumi-eks makes one aws.eks.AccessEntry per key): derived from the
+    ARN, not the list's order, so adding or removing a principal leaves the others' entries untouched."""
+    entries = {}
+    for principal in principals:
+        partition, kind_and_name = principal.split(":")[1], principal.split(":", 5)[5]
+        kind, _, path_and_name = kind_and_name.partition("/")
+        readable = re.sub(r"[^A-Za-z0-9-]", "-", path_and_name.rsplit("/", 1)[-1])[:40]
+        key = f"admin-{kind}-{readable}-{hashlib.sha256(principal.encode()).hexdigest()[:8]}"
+        entries[key] = eks.AccessEntryArgs(
+            principal_arn=principal,
+            type=eks.AccessEntryType.STANDARD,
+            access_policies={
+                "cluster-admin": eks.AccessPolicyAssociationArgs(
+                    policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                )
+            },
+        )
+    return entries
 
 
 def control_plane_log_group(
@@ -93,6 +121,8 @@ def create_cluster(
         skip_default_node_group=True,  # the managed node group below instead
         create_oidc_provider=True,  # IRSA
         authentication_mode=eks.AuthenticationMode.API,  # access entries, not the aws-auth ConfigMap
+        # The creator gets admin from EKS itself (bootstrapClusterCreatorAdminPermissions); these are the others.
+        access_entries=admin_access_entries(settings.admin_principals) or None,
         endpoint_public_access=True,
         endpoint_private_access=True,  # nodes reach the API server inside the VPC
         public_access_cidrs=list(settings.public_access_cidrs),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -19,6 +20,7 @@ import backends.eks as eks_backend
 from backends.base import AVATAR_PREFIX
 from backends.config import ConfigError, parse
 from backends.eks import addons, alb_url
+from backends.eks.cluster import admin_access_entries
 from backends.eks.image import context_digest
 from backends.kubernetes_app import CHART
 from tests.infra.conftest import (
@@ -131,6 +133,55 @@ def test_the_cluster_uses_access_entries_oidc_private_nodes_and_the_configured_e
     assert (cluster["endpointPublicAccess"], cluster["endpointPrivateAccess"]) == (True, True)
     assert cluster["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.0/24"]
     assert cluster["enabledClusterLogTypes"] == ["api", "audit"]
+
+
+ADMINS = (f"arn:aws:iam::{ACCOUNT}:role/ci/deployer", "arn:aws:iam::210987654321:user/alice")
+
+
+def test_admin_principals_become_cluster_admin_access_entries(mocks: RecordingMocks) -> None:
+    """Without them only the creator can ever manage the cluster: CI or a teammate could not run up or destroy."""
+    deploy(mocks, eksAdminPrincipals=",".join(ADMINS))
+    entries = mocks.one("eks:index:Cluster").inputs["accessEntries"]
+
+    assert sorted(entry["principalArn"] for entry in entries.values()) == sorted(ADMINS)
+    for entry in entries.values():
+        assert entry["type"] == "STANDARD"
+        assert entry["accessPolicies"] == {
+            "cluster-admin": {
+                "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "accessScope": {"type": "cluster"},
+            }
+        }
+    assert all(re.fullmatch(r"admin-(role|user)-[A-Za-z0-9-]+-[0-9a-f]{8}", key) for key in entries)
+
+
+def test_an_admin_keeps_its_access_entry_when_another_is_added_before_it() -> None:
+    """The entries' keys name their resources: taken from the ARN, not the position, nothing is replaced."""
+    alone = admin_access_entries(ADMINS[1:])
+    both = admin_access_entries(ADMINS)
+
+    assert set(alone) < set(both)
+
+
+def test_no_admin_principals_leaves_access_to_the_creator(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    assert "accessEntries" not in mocks.one("eks:index:Cluster").inputs
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/session-1", f"arn:aws:iam::{ACCOUNT}:role/ci"),
+        (f"arn:aws:iam::{ACCOUNT}:group/admins", "is not the ARN of an IAM role or user"),
+        ("ci-deployer", "is not the ARN of an IAM role or user"),
+        (f"{ADMINS[0]},{ADMINS[0]}", "lists a principal twice"),
+    ],
+)
+def test_bad_admin_principals_are_named_with_the_fix(given: str, says: str) -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse({"backend": "eks", "eksAdminPrincipals": given})
+
+    assert says in str(failure.value)
+    assert "pulumi config set eksAdminPrincipals arn:aws:iam::" in str(failure.value)
 
 
 def record_options(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], pulumi.ResourceOptions]:
