@@ -544,6 +544,60 @@ def test_the_outputs_fill_the_contract_and_the_kubernetes_extras(outputs: dict[s
     )
 
 
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+def ingress_without_address_for(mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, reads: int) -> None:
+    """The controller writes the ALB's address into the Ingress's status only after `reads` reads of it."""
+    real_new_resource = mocks.new_resource
+
+    def answering(args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, state = real_new_resource(args)
+        if args.typ == INGRESS and len(mocks.of_type(INGRESS)) <= reads:
+            state = {**state, "status": {"loadBalancer": {}}}
+            mocks.resources[-1].outputs = state
+        return resource_id, state
+
+    monkeypatch.setattr(mocks, "new_resource", answering)
+    waited: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(
+        eks_backend, "wait", no_wait, raising=False
+    )  # raising=False: the test also runs on code without it
+
+
+def test_the_first_up_waits_for_the_albs_address_so_url_is_never_empty(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helm does not wait for the Ingress's status and a .get does not await it: the backend reads until it is there."""
+    ingress_without_address_for(mocks, monkeypatch, reads=2)
+    outputs = deploy(mocks)
+    reads = mocks.of_type(INGRESS)
+
+    assert outputs["url"] == f"http://{ALB_HOSTNAME}"
+    assert outputs["albHostname"] == ALB_HOSTNAME
+    assert [read.name for read in reads] == ["users-api-ingress", "users-api-ingress-1", "users-api-ingress-2"]
+    assert all("::users-api-kubernetes::" in (read.provider or "") for read in reads), "the cluster's provider"
+
+
+def test_the_wait_for_the_albs_address_is_bounded_and_says_where_to_look(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingress_without_address_for(mocks, monkeypatch, reads=10_000)
+    with caplog.at_level("INFO"):
+        outputs = deploy(mocks)
+    attempts = eks_backend.INGRESS_WAIT_SECONDS // eks_backend.INGRESS_POLL_SECONDS + 1
+
+    assert outputs["url"] == ""
+    assert len(mocks.of_type(INGRESS)) == attempts
+    messages = [record.message for record in caplog.records]
+    assert any("waiting for the load balancer controller" in message for message in messages), "progress"
+    assert any("has no address after 300 s" in message and "kubectl" in message for message in messages)
+
+
 def test_the_release_is_named_after_the_app_so_the_load_tests_find_its_hpa_whatever_the_component_is_called(
     mocks: RecordingMocks,
 ) -> None:
