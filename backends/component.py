@@ -109,7 +109,8 @@ class EksArgs(TypedDict, total=False):
     node_min: int
     """Fewest nodes cluster-autoscaler keeps (1-100, default 2)."""
     node_desired: int
-    """Nodes at creation (0, the default, means node_min); afterwards cluster-autoscaler decides."""
+    """Nodes at creation (0, the default, means node_min); afterwards cluster-autoscaler decides, and a later
+    node_min/node_max change sends its current size moved into the new bounds."""
     node_max: int
     """Most nodes cluster-autoscaler may add (1-450, default 5)."""
     node_disk_gib: int

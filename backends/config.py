@@ -257,10 +257,15 @@ def _eks(read: _Reader, app_name: str, stack: str, region: str | None) -> EksSet
     node_min = read.integer("eksNodeMin", 2, 1, 100)
     node_max = read.integer("eksNodeMax", 5, 1, 450)
     node_desired = read.integer("eksNodeDesired", 0, 0, 450) or node_min  # 0: as many as the minimum
+    # What EKS is sent (backends/eks/cluster.py, node_scaling): these three when the node group is created; later
+    # min and max with the autoscaler's desired size moved into them, so only min <= max matters after creation.
+    # eksNodeDesired is checked too because it is used as given when the group is (re)created.
     if not node_min <= node_desired <= node_max:
         raise ConfigError(
             f"the node group needs eksNodeMin <= eksNodeDesired <= eksNodeMax, got {node_min} <= {node_desired} <= "
-            f"{node_max}: `pulumi config set eksNodeMax {max(node_min, node_desired)}` or lower the others"
+            f"{node_max} (eksNodeDesired, 0 for eksNodeMin, is the size at creation only; later the autoscaler's "
+            f"size, moved into the bounds, is sent): `pulumi config set eksNodeMax {max(node_min, node_desired)}` "
+            "or lower the others"
         )
     admin_principals = _admin_principals(read.listing("eksAdminPrincipals", ()))
     image = read.text("eksImage", "")

@@ -1,7 +1,7 @@
 """The cluster and its nodes: pulumi-eks with access entries and OIDC, one managed node group in private subnets.
 
 The node group's desired size belongs to cluster-autoscaler once the cluster
-runs (``ignore_scaling_changes``: Pulumi does not scale it back). Its launch
+runs: Pulumi never scales it back (see node_scaling for what is sent). Its launch
 template requires IMDSv2 with a hop limit of 1: a pod (one network hop further
 than the node) cannot reach the instance metadata service, so it cannot take
 the node role's credentials; pods get AWS access through IRSA only.
@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -162,6 +163,59 @@ def node_launch_template(
     )
 
 
+@dataclass(frozen=True)
+class NodeScaling:
+    """The node group's scaling config as EKS reports it, or as it is to be sent."""
+
+    min_size: int
+    desired_size: int
+    max_size: int
+
+
+def live_node_scaling(name: str, settings: EksSettings, parent: pulumi.Resource) -> NodeScaling | None:
+    """The node group's scaling config as EKS has it now, or None before the node group exists.
+
+    Read with plain invokes at program time (a preview reads too): whether Pulumi may send the desired size is a
+    resource option, which cannot wait for an Output. The group is found by the name Pulumi gives it (the
+    ManagedNodeGroup's node group is named ``<name>-nodes`` plus Pulumi's random suffix)."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    if settings.cluster_name not in (aws.eks.get_clusters(opts=invoke).names or []):
+        return None
+    ours = re.compile(rf"{re.escape(name)}-nodes-[0-9a-f]+")
+    groups = aws.eks.get_node_groups(cluster_name=settings.cluster_name, opts=invoke).names or []
+    found = sorted(group for group in groups if ours.fullmatch(group))
+    if not found:
+        return None
+    group = aws.eks.get_node_group(cluster_name=settings.cluster_name, node_group_name=found[-1], opts=invoke)
+    config = group.scaling_configs[0]
+    return NodeScaling(min_size=config.min_size, desired_size=config.desired_size, max_size=config.max_size)
+
+
+def node_scaling(settings: EksSettings, live: NodeScaling | None) -> tuple[NodeScaling, bool]:
+    """What the node group is given, and whether Pulumi must leave its desired size alone (``ignore_scaling_changes``).
+
+    pulumi-eks 4.4's ``ignore_scaling_changes`` is Pulumi's ``ignoreChanges: ["scalingConfig.desiredSize"]`` on
+    the aws.eks.NodeGroup it makes (nodejs/eks/nodes/nodegroup.ts), and the engine then sends the desired size of
+    the *old inputs* (pkg/resource/deploy/step_generator.go, processIgnoreChanges): the size from creation, not
+    the autoscaler's. Sent with a new minimum above it EKS refuses the update ("Minimum capacity N can't be greater
+    than desired size M"); sent with any min/max change it resets the group to its creation size. So:
+
+    - no node group yet: eksNodeMin/Desired/Max, as created (then cluster-autoscaler owns the desired size);
+    - min and max unchanged: the desired size is ignored, so nothing is sent and no update happens;
+    - min or max changed: the live desired size (the autoscaler's), moved into the new [min, max], is sent with
+      them, so EKS accepts the update and the autoscaler's choice survives unless the new bounds exclude it.
+
+    What is sent therefore always satisfies min <= desired <= max. A scale-in the autoscaler makes between this
+    read and the update is undone; it scales again on its next loop (10 s)."""
+    wanted_min, wanted_max = settings.node_min, settings.node_max
+    if live is None:
+        return NodeScaling(wanted_min, settings.node_desired, wanted_max), True
+    if (live.min_size, live.max_size) == (wanted_min, wanted_max):
+        return NodeScaling(wanted_min, live.desired_size, wanted_max), True
+    desired = min(max(live.desired_size, wanted_min), wanted_max)
+    return NodeScaling(wanted_min, desired, wanted_max), False
+
+
 def create_node_group(
     name: str,
     settings: EksSettings,
@@ -175,6 +229,7 @@ def create_node_group(
     """EKS tags the group's Auto Scaling group with k8s.io/cluster-autoscaler/<cluster>=owned and .../enabled:
     cluster-autoscaler discovers it by those tags, and its IAM policy may only touch groups tagged so."""
     node_role_, attachments = role
+    scaling, ignore_desired = node_scaling(settings, live_node_scaling(name, settings, parent))
     return eks.ManagedNodeGroup(
         f"{name}-nodes",
         cluster=cluster,
@@ -187,9 +242,9 @@ def create_node_group(
         ami_type=AMI_TYPES[settings.architecture],
         capacity_type="ON_DEMAND",
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            min_size=settings.node_min, desired_size=settings.node_desired, max_size=settings.node_max
+            min_size=scaling.min_size, desired_size=scaling.desired_size, max_size=scaling.max_size
         ),
-        ignore_scaling_changes=True,  # cluster-autoscaler owns the desired size; `pulumi up` must not undo it
+        ignore_scaling_changes=ignore_desired,  # see node_scaling: cluster-autoscaler owns the desired size
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
             id=launch_template.id, version=launch_template.latest_version.apply(str)
         ),

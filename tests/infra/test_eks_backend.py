@@ -20,12 +20,13 @@ import backends.eks as eks_backend
 from backends.base import AVATAR_PREFIX
 from backends.config import ConfigError, parse
 from backends.eks import addons, alb_url
-from backends.eks.cluster import admin_access_entries
+from backends.eks.cluster import NodeScaling, admin_access_entries, node_scaling
 from backends.eks.image import context_digest
 from backends.kubernetes_app import CHART
 from tests.infra.conftest import (
     ACCOUNT,
     ALB_HOSTNAME,
+    CALLS,
     IMAGE_DIGEST,
     MULTI_LANGUAGE_COMPONENTS,
     OIDC_ISSUER,
@@ -232,6 +233,77 @@ def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_al
     assert nodes["subnetIds"] == VPC_OUTPUTS["privateSubnetIds"]
     assert nodes["launchTemplate"]["version"] == "1"
     assert nodes["version"] == "1.35", "with a launch template pulumi-eks leaves the nodes' version unset"
+
+
+LIVE_GROUP = "users-api-nodes-3f9a2c1"  # Pulumi's autoname: the ManagedNodeGroup's name and a random suffix
+
+
+def a_running_node_group(monkeypatch: pytest.MonkeyPatch, min_size: int, desired: int, max_size: int) -> None:
+    """What EKS answers once the cluster and its node group exist (cluster-autoscaler moved the desired size)."""
+    monkeypatch.setitem(CALLS, "aws:eks/getClusters:getClusters", {"id": REGION, "names": ["other", "users-api-prod"]})
+    monkeypatch.setitem(
+        CALLS,
+        "aws:eks/getNodeGroups:getNodeGroups",
+        {"id": "users-api-prod", "clusterName": "users-api-prod", "names": ["other-nodes-0a1b2c3", LIVE_GROUP]},
+    )
+    monkeypatch.setitem(
+        CALLS,
+        "aws:eks/getNodeGroup:getNodeGroup",
+        {
+            "id": f"users-api-prod:{LIVE_GROUP}",
+            "clusterName": "users-api-prod",
+            "nodeGroupName": LIVE_GROUP,
+            "scalingConfigs": [{"minSize": min_size, "desiredSize": desired, "maxSize": max_size}],
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("live", "config", "sent"),
+    [
+        # raising the minimum above the autoscaler's size: EKS refused the creation-time desired size below it
+        ((2, 3, 5), {"eksNodeMin": "4"}, {"minSize": 4, "desiredSize": 4, "maxSize": 5}),
+        # lowering the maximum below it: the desired size must come down with it
+        ((2, 4, 5), {"eksNodeMax": "3"}, {"minSize": 2, "desiredSize": 3, "maxSize": 3}),
+        # raising the maximum: the autoscaler's 4 nodes stay (the creation-time 2 was sent before)
+        ((2, 4, 5), {"eksNodeMax": "8"}, {"minSize": 2, "desiredSize": 4, "maxSize": 8}),
+    ],
+)
+def test_changing_the_node_bounds_sends_the_autoscalers_size_moved_into_them(
+    mocks: RecordingMocks,
+    monkeypatch: pytest.MonkeyPatch,
+    live: tuple[int, int, int],
+    config: dict[str, str],
+    sent: dict[str, int],
+) -> None:
+    a_running_node_group(monkeypatch, *live)
+    deploy(mocks, **config)
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+
+    assert nodes["scalingConfig"] == sent
+    assert nodes["ignoreScalingChanges"] is False, "an ignored desired size is sent as it was at creation"
+
+
+def test_unchanged_node_bounds_leave_the_autoscalers_size_alone(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_running_node_group(monkeypatch, 2, 4, 5)
+    deploy(mocks, eksNodeMin="2", eksNodeMax="5", eksNodeDesired="2")
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+
+    assert nodes["ignoreScalingChanges"] is True
+    assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 4, "maxSize": 5}
+
+
+@pytest.mark.parametrize("live_desired", range(2, 11))
+@pytest.mark.parametrize(("node_min", "node_max"), [(1, 1), (1, 5), (3, 6), (5, 10), (11, 12)])
+def test_what_is_sent_is_always_within_the_bounds_eks_checks(live_desired: int, node_min: int, node_max: int) -> None:
+    """EKS keeps min <= desired <= max on a live group; whatever the new bounds, the update satisfies them too."""
+    settings = parse({"backend": "eks", "eksNodeMin": str(node_min), "eksNodeMax": str(node_max)}).eks
+    within = min(max(live_desired, node_min), node_max)
+    for live in (None, NodeScaling(2, live_desired, 10), NodeScaling(node_min, within, node_max)):
+        sent, _ = node_scaling(settings, live)
+        assert sent.min_size <= sent.desired_size <= sent.max_size
 
 
 def test_nodes_require_imdsv2_with_one_hop_so_pods_cannot_reach_the_node_role(
