@@ -205,8 +205,9 @@ def node_scaling(settings: EksSettings, live: NodeScaling | None) -> tuple[NodeS
     - min or max changed: the live desired size (the autoscaler's), moved into the new [min, max], is sent with
       them, so EKS accepts the update and the autoscaler's choice survives unless the new bounds exclude it.
 
-    What is sent therefore always satisfies min <= desired <= max. A scale-in the autoscaler makes between this
-    read and the update is undone; it scales again on its next loop (10 s)."""
+    What is sent therefore always satisfies min <= desired <= max. Only when the bounds change, a size the
+    autoscaler sets between this read and the update (the run's first seconds to minutes) is overwritten; it
+    sets it again on its next loop (10 s by default)."""
     wanted_min, wanted_max = settings.node_min, settings.node_max
     if live is None:
         return NodeScaling(wanted_min, settings.node_desired, wanted_max), True
