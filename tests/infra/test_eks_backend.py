@@ -288,7 +288,18 @@ def test_unchanged_node_bounds_leave_the_autoscalers_size_alone(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a_running_node_group(monkeypatch, 2, 4, 5)
+    asked: list[dict[str, Any]] = []
+    real_call = mocks.call
+
+    def recording(args: pulumi.runtime.MockCallArgs) -> Any:
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            asked.append(dict(args.args))
+        return real_call(args)
+
+    monkeypatch.setattr(mocks, "call", recording)
     deploy(mocks, eksNodeMin="2", eksNodeMax="5", eksNodeDesired="2")
+
+    assert asked == [{"clusterName": "users-api-prod", "nodeGroupName": LIVE_GROUP}], "this stack's group only"
     nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
 
     assert nodes["ignoreScalingChanges"] is True
