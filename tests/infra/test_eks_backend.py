@@ -681,6 +681,18 @@ def test_the_wait_for_the_albs_address_is_bounded_and_says_where_to_look(
     assert any("has no address after 300 s" in message and "kubectl" in message for message in messages)
 
 
+def test_a_preview_reads_the_ingress_once_and_never_waits(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preview must stay quick: where the release is unchanged its Ingress is read (as before), once."""
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)  # what the backend asks; mocks keep real reads
+    ingress_without_address_for(mocks, monkeypatch, reads=10_000)
+    outputs = deploy(mocks)
+
+    assert len(mocks.of_type(INGRESS)) == 1
+    assert outputs["url"] == ""
+
+
 def test_the_release_is_named_after_the_app_so_the_load_tests_find_its_hpa_whatever_the_component_is_called(
     mocks: RecordingMocks,
 ) -> None:
