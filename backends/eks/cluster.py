@@ -177,7 +177,9 @@ def live_node_scaling(name: str, settings: EksSettings, parent: pulumi.Resource)
 
     Read with plain invokes at program time (a preview reads too): whether Pulumi may send the desired size is a
     resource option, which cannot wait for an Output. The group is found by the name Pulumi gives it (the
-    ManagedNodeGroup's node group is named ``<name>-nodes`` plus Pulumi's random suffix)."""
+    ManagedNodeGroup's node group is named ``<name>-nodes`` plus Pulumi's random suffix). A group not found that
+    way (a custom autonaming pattern) is treated as new: the configured sizes with the desired size ignored, which
+    is how every update behaved before; a min/max change then needs the group's desired size set by hand."""
     invoke = pulumi.InvokeOptions(parent=parent)
     if settings.cluster_name not in (aws.eks.get_clusters(opts=invoke).names or []):
         return None
