@@ -71,6 +71,8 @@ class EksSettings:
     node_max: int = 5
     node_disk_gib: int = 20
     namespace: str = "users-api"
+    # IAM roles/users given cluster admin through EKS access entries (beside the creator, whom EKS adds itself)
+    admin_principals: tuple[str, ...] = ()
     image: str = ""  # a prebuilt image reference; empty: build app/Dockerfile and push it to a new ECR repository
     certificate_arn: str = ""  # an ACM certificate: the ALB then listens on HTTPS too
     hostname: str = ""  # the DNS name the certificate covers, pointed at the ALB by its owner: the url then

@@ -19,7 +19,7 @@ import pulumi
 
 from backends import load_backend
 from backends.base import AppSpec, Deployment
-from backends.config import parse
+from backends.config import parse, stack_region
 
 TYPE_TOKEN = "flask-platform:index:FlaskPlatform"  # noqa: S105 - a type token, not a secret
 
@@ -58,7 +58,9 @@ class LambdaArgs(TypedDict, total=False):
     timeout_seconds: int
     """Timeout in seconds (1-29, default 15): API Gateway gives up at 30."""
     reserved_concurrency: int
-    """Reserved concurrency (0-900: AWS keeps 100 unreserved), a floor and a cap; -1 (default): the shared pool."""
+    """Reserved concurrency, a floor and a cap; -1 (default): the shared pool; 0 is refused (it throttles every
+    request). AWS keeps 100 unreserved: a default account (quota 1000) reserves at most 900; more needs a raised
+    quota."""
     throttle_rate_limit: int
     """API Gateway steady-state requests per second for the API's routes (default 100)."""
     throttle_burst_limit: int
@@ -107,13 +109,18 @@ class EksArgs(TypedDict, total=False):
     node_min: int
     """Fewest nodes cluster-autoscaler keeps (1-100, default 2)."""
     node_desired: int
-    """Nodes at creation (0, the default, means node_min); afterwards cluster-autoscaler decides."""
+    """Nodes at creation (0, the default, means node_min); afterwards cluster-autoscaler decides, and a later
+    node_min/node_max change sends its current size moved into the new bounds."""
     node_max: int
     """Most nodes cluster-autoscaler may add (1-450, default 5)."""
     node_disk_gib: int
     """Each node's encrypted gp3 root volume in GiB (20-1000, default 20)."""
     namespace: str
     """The Kubernetes namespace of the app's release (default users-api)."""
+    admin_principals: list[str]
+    """ARNs of IAM roles or users (not STS sessions) that get cluster admin through EKS access entries, so CI or a
+    teammate can run up and destroy (default none: only the cluster's creator, whom EKS adds itself; do not list
+    the creator again)."""
     image: str
     """A prebuilt app image (registry/repo:tag or @sha256:digest); empty (default): build app/Dockerfile into ECR."""
     certificate_arn: str
@@ -134,7 +141,8 @@ class FlaskPlatformArgs(TypedDict, total=False):
     log_level: str
     """The app's log level: DEBUG, INFO (default), WARNING, ERROR or CRITICAL."""
     log_retention_days: int
-    """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14)."""
+    """Days CloudWatch keeps the logs (a CloudWatch retention value, default 14): lambda, the function's and the API's;
+    eks, the control plane's (/aws/eks/<cluster>/cluster, created by the stack before the cluster)."""
     deletion_protection: bool
     """Protect the users table; destroy then retains it, the bucket and (eks) the image repository (default true)."""
     scaling: ScalingArgs
@@ -166,7 +174,9 @@ class FlaskPlatform(pulumi.ComponentResource):
     https, albHostname)."""
 
     def __init__(self, name: str, args: FlaskPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        spec = parse(config_values(args), stack=pulumi.get_stack())  # fails before any resource on bad args
+        spec = parse(
+            config_values(args), stack=pulumi.get_stack(), region=stack_region()
+        )  # fails before any resource on bad args
         factory = load_backend(spec.backend)
         super().__init__(TYPE_TOKEN, name, {}, opts)
         self.deployment: Deployment = factory(name, spec, pulumi.ResourceOptions(parent=self)).deployment
@@ -234,6 +244,7 @@ _EKS = {
     "node_max": "eksNodeMax",
     "node_disk_gib": "eksNodeDiskGib",
     "namespace": "namespace",
+    "admin_principals": "eksAdminPrincipals",
     "image": "eksImage",
     "certificate_arn": "eksCertificateArn",
     "hostname": "eksHostname",

@@ -13,6 +13,7 @@ with ``pulumi config set backend lambda``; it is not Pulumi's state
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -73,7 +74,20 @@ IMAGE_REFERENCE = re.compile(  # [registry[:port]/]path[:tag][@sha256:digest], a
     r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$")
+# An IAM role (a path allowed) or user: what an EKS access entry takes; an STS session (assumed-role) is not.
+IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+$"
+)
+ASSUMED_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/"
+)
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
+# Lambda's ReservedConcurrentExecutions: 0 is accepted by AWS but throttles every invoke. The ceiling is the account's
+# concurrency quota minus the 100 AWS keeps unreserved: 900 with the default quota of 1,000, more where the quota was
+# raised. The quota is not known here, so only what is invalid whatever the quota is refused (see parse()).
+LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY = 1000
+LAMBDA_UNRESERVED_MINIMUM = 100
+LAMBDA_MAX_RESERVED_CONCURRENCY = 1_000_000  # a bound against typos only; AWS checks the account's real quota
 
 T = TypeVar("T")
 
@@ -182,7 +196,35 @@ def _instance_architecture(instance_types: tuple[str, ...]) -> str:
     return architectures.pop()
 
 
-def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
+def stack_region() -> str | None:
+    """The stack's AWS region: ``aws:region``, else the AWS SDK's variables; None when none is set."""
+    return pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _admin_principals(principals: tuple[str, ...]) -> tuple[str, ...]:
+    example = "arn:aws:iam::123456789012:role/ci-deployer"
+    for principal in principals:
+        session = ASSUMED_ROLE_ARN.match(principal)
+        if session:
+            role = f"arn:{session['partition']}:iam::{session['account']}:role/{session['role']}"
+            raise ConfigError(
+                f"eksAdminPrincipals: {principal!r} is an STS session, which an access entry cannot name; use the "
+                f"role's own ARN (with its path, if any): `pulumi config set eksAdminPrincipals {role}`"
+            )
+        if not IAM_PRINCIPAL_ARN.match(principal):
+            raise ConfigError(
+                f"eksAdminPrincipals: {principal!r} is not the ARN of an IAM role or user: "
+                f"`pulumi config set eksAdminPrincipals {example}` (comma-separated for several)"
+            )
+    if len(set(principals)) != len(principals):
+        raise ConfigError(
+            f"eksAdminPrincipals lists a principal twice (EKS allows one access entry per principal): "
+            f"`pulumi config set eksAdminPrincipals {','.join(dict.fromkeys(principals))}`"
+        )
+    return principals
+
+
+def _eks(read: _Reader, app_name: str, stack: str, region: str | None) -> EksSettings:
     default_cluster = re.sub(r"[^A-Za-z0-9-]", "-", f"{app_name}-{stack}")[:100]
     cluster_name = read.text("eksClusterName", default_cluster)
     if not EKS_CLUSTER_NAME.match(cluster_name):
@@ -215,11 +257,17 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
     node_min = read.integer("eksNodeMin", 2, 1, 100)
     node_max = read.integer("eksNodeMax", 5, 1, 450)
     node_desired = read.integer("eksNodeDesired", 0, 0, 450) or node_min  # 0: as many as the minimum
+    # What EKS is sent (backends/eks/cluster.py, node_scaling): these three when the node group is created; later
+    # min and max with the autoscaler's desired size moved into them, so only min <= max matters after creation.
+    # eksNodeDesired is checked too because it is used as given when the group is (re)created.
     if not node_min <= node_desired <= node_max:
         raise ConfigError(
             f"the node group needs eksNodeMin <= eksNodeDesired <= eksNodeMax, got {node_min} <= {node_desired} <= "
-            f"{node_max}: `pulumi config set eksNodeMax {max(node_min, node_desired)}` or lower the others"
+            f"{node_max} (eksNodeDesired, 0 for eksNodeMin, is the size at creation only; later the autoscaler's "
+            f"size, moved into the bounds, is sent): `pulumi config set eksNodeMax {max(node_min, node_desired)}` "
+            "or lower the others"
         )
+    admin_principals = _admin_principals(read.listing("eksAdminPrincipals", ()))
     image = read.text("eksImage", "")
     if image and not IMAGE_REFERENCE.match(image):
         raise ConfigError(
@@ -228,10 +276,18 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
             "or `pulumi config rm eksImage` to build app/Dockerfile"
         )
     certificate_arn = read.text("eksCertificateArn", "")
-    if certificate_arn and not CERTIFICATE_ARN.match(certificate_arn):
+    certificate = CERTIFICATE_ARN.match(certificate_arn)
+    if certificate_arn and not certificate:
         raise ConfigError(
             f"eksCertificateArn={certificate_arn!r} is not an ACM certificate ARN "
             "(arn:aws:acm:<region>:<account>:certificate/<id>): `pulumi config rm eksCertificateArn` for HTTP only"
+        )
+    if certificate and region and certificate["region"] != region:
+        # An ALB can only use an ACM certificate of its own region; the controller would fail to make the listener.
+        raise ConfigError(
+            f"eksCertificateArn is a certificate in {certificate['region']}, but the stack (aws:region) is in "
+            f"{region}: an ALB only uses certificates of its own region. Request or import one in {region}, then "
+            f"`pulumi config set eksCertificateArn arn:aws:acm:{region}:<account>:certificate/<id>`"
         )
     hostname = read.text("eksHostname", "").lower().rstrip(".")
     if hostname and not HOSTNAME.match(hostname):
@@ -260,6 +316,7 @@ def _eks(read: _Reader, app_name: str, stack: str) -> EksSettings:
         node_max=node_max,
         node_disk_gib=read.integer("eksNodeDiskGib", 20, 20, 1000),
         namespace=_kubernetes_name(read.text("namespace", "users-api"), "namespace"),
+        admin_principals=admin_principals,
         image=image,
         certificate_arn=certificate_arn,
         hostname=hostname,
@@ -272,8 +329,39 @@ def _unreserved_as_none(value: int) -> int | None:
     return None if value == -1 else value
 
 
-def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
-    """An AppSpec from config values keyed without the project prefix (``backend``, ``lambdaMemoryMb``, ...)."""
+def _reserved_concurrency(read: _Reader) -> int | None:
+    reserved = read.integer("lambdaReservedConcurrency", -1, -1, LAMBDA_MAX_RESERVED_CONCURRENCY)
+    if reserved == 0:
+        raise ConfigError(
+            "lambdaReservedConcurrency=0 lets no invocation run: every request is throttled (429). "
+            "`pulumi config set lambdaReservedConcurrency -1` for the account's shared pool, or a positive number "
+            "to reserve (and cap) that many concurrent executions"
+        )
+    return _unreserved_as_none(reserved)
+
+
+def reserved_concurrency_note(reserved: int | None) -> str | None:
+    """What a reservation above a default account's ceiling needs; None when any account can grant it.
+
+    Not refused: accounts whose concurrency quota was raised may reserve more. AWS refuses the function's
+    update at deploy time when the quota is too small, so the note says where to look first."""
+    ceiling = LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY - LAMBDA_UNRESERVED_MINIMUM
+    if reserved is None or reserved <= ceiling:
+        return None
+    return (
+        f"lambdaReservedConcurrency={reserved} needs an account concurrency quota of at least "
+        f"{reserved + LAMBDA_UNRESERVED_MINIMUM} (AWS keeps {LAMBDA_UNRESERVED_MINIMUM} unreserved; the default "
+        f"quota is {LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY}, so {ceiling} is the most a default account reserves). "
+        "Check Service Quotas > AWS Lambda > Concurrent executions in this region, or "
+        f"`pulumi config set lambdaReservedConcurrency {ceiling}`"
+    )
+
+
+def parse(values: Mapping[str, str], stack: str = "dev", region: str | None = None) -> AppSpec:
+    """An AppSpec from config values keyed without the project prefix (``backend``, ``lambdaMemoryMb``, ...).
+
+    ``region`` is the stack's AWS region when known (``stack_region()``): settings tied to a region are checked
+    against it."""
     read = _Reader(values.get)
     backend = read.text("backend", "")
     name = read.text("appName", "users-api")
@@ -286,8 +374,7 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         min_replicas=read.integer("minReplicas", 2, 1, 100),
         max_replicas=read.integer("maxReplicas", 10, 1, 500),
         cpu_target_percent=read.integer("cpuTargetPercent", 70, 10, 95),
-        # AWS keeps 100 of an account's concurrency unreserved: 900 is the most a default account can reserve.
-        reserved_concurrency=_unreserved_as_none(read.integer("lambdaReservedConcurrency", -1, -1, 900)),
+        reserved_concurrency=_reserved_concurrency(read),
     )
     if scaling.min_replicas > scaling.max_replicas:
         raise ConfigError(
@@ -331,7 +418,7 @@ def parse(values: Mapping[str, str], stack: str = "dev") -> AppSpec:
         tags={"project": PROJECT, "app": name, "stack": stack, "backend": backend, "managed-by": "pulumi"},
         lambda_=lambda_settings,
         minikube=minikube,
-        eks=_eks(read, name, stack),
+        eks=_eks(read, name, stack, region),
     )
 
 
@@ -371,6 +458,7 @@ KEYS = (
     "eksNodeDesired",
     "eksNodeMax",
     "eksNodeDiskGib",
+    "eksAdminPrincipals",
     "eksImage",
     "eksCertificateArn",
     "eksHostname",
@@ -381,4 +469,4 @@ def from_stack() -> AppSpec:
     """The AppSpec of the running Pulumi stack."""
     config = pulumi.Config()
     values = {key: value for key in KEYS if (value := config.get(key)) is not None}
-    return parse(values, stack=pulumi.get_stack())
+    return parse(values, stack=pulumi.get_stack(), region=stack_region())

@@ -12,6 +12,7 @@ blocks the VPC's deletion); and the app's release waits for metrics-server
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -25,7 +26,7 @@ from backends.kubernetes_app import app_environment, hpa_values, release_app, sc
 from backends.storage import Storage, app_policy_statements
 
 from . import addons
-from .cluster import create_cluster, create_node_group, node_launch_template, node_role
+from .cluster import control_plane_log_group, create_cluster, create_node_group, node_launch_template, node_role
 from .image import AppImage, build_and_push, prebuilt
 from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
@@ -36,12 +37,18 @@ __all__ = [
     "alb_url",
     "aws_region",
     "chart_values",
+    "ingress_status",
     "release_app",
 ]  # release_app: tests wrap it
 
 # The load balancer controller's webhook injects its target-health readiness gate into new pods of namespaces
 # bearing this label (docs/deploy/pod_readiness_gate.md at v3.5.0); IP targets only, which the chart's Ingress uses.
 POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+# How long the first `up` waits for the ALB's address: the controller writes it into the Ingress's status as soon
+# as it has created the ALB (seconds to a minute after the release); the bound covers a slow first reconcile.
+INGRESS_WAIT_SECONDS = 300
+INGRESS_POLL_SECONDS = 10
+wait = asyncio.sleep  # tests replace it
 HPA_SYNC_SECONDS = 15  # metrics-server's resolution on EKS; the HPA's control loop runs every 15 s too
 
 
@@ -122,6 +129,55 @@ def app_namespace(
     )
 
 
+def ingress_status(
+    name: str,
+    ingress_id: pulumi.Output[str],
+    kubernetes: k8s.Provider,
+    release: pulumi.Resource,
+    parent: pulumi.Resource,
+) -> pulumi.Output[Any]:
+    """The app's Ingress status once the controller has written the ALB's address into it, waiting a bounded time.
+
+    The chart's release creates the Ingress, and Helm does not wait for its status; pulumi-kubernetes awaits an
+    Ingress's address only for an Ingress Pulumi itself creates or updates (provider/pkg/await/ingress.go,
+    DefaultIngressTimeoutMins = 10). A ``.get`` returns the object as it is, without that await
+    (provider/pkg/await/await.go, ``Read``: "If the resource is read from a .get or an import, simply return the
+    resource state from the cluster"). So the Ingress is read with ``.get`` until its status has a hostname, every
+    INGRESS_POLL_SECONDS for at most INGRESS_WAIT_SECONDS, with a progress message on the component. Each retry
+    is a new read (``<name>-ingress-<n>``): a read resource is never deleted from the cluster, and reads an
+    update no longer makes just leave the state. Past the bound `up` still succeeds, with a warning and an
+    empty url (`make address` reads the Ingress again later). A preview reads once and never waits."""
+    attempts = 1 if pulumi.runtime.is_dry_run() else INGRESS_WAIT_SECONDS // INGRESS_POLL_SECONDS + 1
+
+    async def poll(identifier: str) -> Any:
+        status: Any = None
+        for attempt in range(attempts):
+            ingress = k8s.networking.v1.Ingress.get(
+                f"{name}-ingress" if attempt == 0 else f"{name}-ingress-{attempt}",
+                identifier,
+                opts=pulumi.ResourceOptions(parent=parent, provider=kubernetes, depends_on=[release]),
+            )
+            status = await ingress.status.future()
+            if alb_hostname(status) or attempt + 1 == attempts:
+                break
+            pulumi.log.info(
+                f"waiting for the load balancer controller to write the ALB's address into Ingress {identifier} "
+                f"({attempt * INGRESS_POLL_SECONDS} s of at most {INGRESS_WAIT_SECONDS} s)",
+                resource=parent,
+            )
+            await wait(INGRESS_POLL_SECONDS)
+        if not alb_hostname(status) and attempts > 1:
+            pulumi.log.warn(
+                f"Ingress {identifier} has no address after {INGRESS_WAIT_SECONDS} s: the url output is empty. "
+                "See why with `kubectl -n kube-system logs deploy/aws-load-balancer-controller` and "
+                f"`kubectl -n {identifier.split('/')[0]} describe ingress`; `make address` reads it again later.",
+                resource=parent,
+            )
+        return status
+
+    return ingress_id.apply(lambda identifier: pulumi.Output.from_input(asyncio.ensure_future(poll(identifier))))
+
+
 class Backend(pulumi.ComponentResource):
     """Network, cluster, nodes, controllers, image and the app, in the order AWS and Kubernetes need them."""
 
@@ -135,7 +191,14 @@ class Backend(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
 
         vpc = create_vpc(name, settings, region, tags, parent=self)
-        cluster = create_cluster(name, settings, vpc, tags, parent=self)
+        cluster = create_cluster(
+            name,
+            settings,
+            vpc,
+            tags,
+            parent=self,
+            log_group=control_plane_log_group(name, settings, spec.log_retention_days, tags, parent=self),
+        )
         nodes = create_node_group(
             name,
             settings,
@@ -251,22 +314,15 @@ class Backend(pulumi.ComponentResource):
             depends_on=[namespace, controller, metrics_server, *app_role.resources],
             create_namespace=False,
         )
-        # Read back once the release is done (an unknown ID at preview skips the read): the controller writes the
-        # ALB's DNS name into the Ingress's status within seconds; DNS may take a few minutes more to answer.
-        ingress = k8s.networking.v1.Ingress.get(
-            f"{name}-ingress",
-            app.status.apply(lambda _: f"{settings.namespace}/{spec.name}"),
-            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[app]),
+        # The ID is known once the release is done (an unknown ID at preview skips the reads).
+        status = ingress_status(
+            name, app.status.apply(lambda _: f"{settings.namespace}/{spec.name}"), kubernetes, app, parent=self
         )
         https = bool(settings.certificate_arn)
-        hostname = ingress.status.apply(alb_hostname)
+        hostname = status.apply(alb_hostname)
         # eksHostname (its owner points it at the ALB; a certificate must cover it), else the ALB's own name.
         scheme = "https" if https else "http"
-        url = (
-            f"{scheme}://{settings.hostname}"
-            if settings.hostname
-            else ingress.status.apply(lambda s: alb_url(s, https))
-        )
+        url = f"{scheme}://{settings.hostname}" if settings.hostname else status.apply(lambda s: alb_url(s, https))
         self.deployment = Deployment(
             url=url,
             backend="eks",

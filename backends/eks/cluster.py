@@ -1,7 +1,7 @@
 """The cluster and its nodes: pulumi-eks with access entries and OIDC, one managed node group in private subnets.
 
 The node group's desired size belongs to cluster-autoscaler once the cluster
-runs (``ignore_scaling_changes``: Pulumi does not scale it back). Its launch
+runs: Pulumi never scales it back (see node_scaling for what is sent). Its launch
 template requires IMDSv2 with a hop limit of 1: a pod (one network hop further
 than the node) cannot reach the instance metadata service, so it cannot take
 the node role's credentials; pods get AWS access through IRSA only.
@@ -9,8 +9,11 @@ the node role's credentials; pods get AWS access through IRSA only.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +24,8 @@ from backends.base import EksSettings
 
 # What a node needs to join the cluster, run the VPC CNI and pull images; nothing the app needs (that is IRSA).
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+# EKS's managed access policy equal to Kubernetes' cluster-admin, associated cluster-wide.
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}  # AL2 ends with Kubernetes 1.32
 ROOT_DEVICE = "/dev/xvda"  # the root volume of the EKS-optimised AL2023 AMIs
 
@@ -56,9 +61,56 @@ def node_role(
     return role, attachments
 
 
+def admin_access_entries(principals: tuple[str, ...]) -> dict[str, eks.AccessEntryArgs]:
+    """One STANDARD access entry per principal, with cluster admin over the whole cluster.
+
+    The keys name the entries' resources (pulumi-eks makes one aws.eks.AccessEntry per key): derived from the
+    ARN, not the list's order, so adding or removing a principal leaves the others' entries untouched."""
+    entries = {}
+    for principal in principals:
+        partition, kind_and_name = principal.split(":")[1], principal.split(":", 5)[5]
+        kind, _, path_and_name = kind_and_name.partition("/")
+        readable = re.sub(r"[^A-Za-z0-9-]", "-", path_and_name.rsplit("/", 1)[-1])[:40]
+        key = f"admin-{kind}-{readable}-{hashlib.sha256(principal.encode()).hexdigest()[:8]}"
+        entries[key] = eks.AccessEntryArgs(
+            principal_arn=principal,
+            type=eks.AccessEntryType.STANDARD,
+            access_policies={
+                "cluster-admin": eks.AccessPolicyAssociationArgs(
+                    policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                )
+            },
+        )
+    return entries
+
+
+def control_plane_log_group(
+    name: str, settings: EksSettings, retention_days: int, tags: Mapping[str, str], parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
+    """The group EKS writes the control-plane logs to, made before the cluster so that it is ours.
+
+    EKS sends control-plane logs to ``/aws/eks/<cluster>/cluster`` and creates that group itself when it does
+    not exist, with no retention (kept forever) and outside the stack (left behind by destroy). Created here
+    first, under that exact name, it has a retention and goes with the stack."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-control-plane-logs",
+        name=f"/aws/eks/{settings.cluster_name}/cluster",
+        retention_in_days=retention_days,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def create_cluster(
-    name: str, settings: EksSettings, vpc: awsx.ec2.Vpc, tags: Mapping[str, str], parent: pulumi.Resource
+    name: str,
+    settings: EksSettings,
+    vpc: awsx.ec2.Vpc,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    log_group: aws.cloudwatch.LogGroup | None = None,
 ) -> eks.Cluster:
+    """``log_group``: the control-plane log group (control_plane_log_group), which the cluster must wait for."""
     return eks.Cluster(
         f"{name}-cluster",
         name=settings.cluster_name,
@@ -70,12 +122,14 @@ def create_cluster(
         skip_default_node_group=True,  # the managed node group below instead
         create_oidc_provider=True,  # IRSA
         authentication_mode=eks.AuthenticationMode.API,  # access entries, not the aws-auth ConfigMap
+        # The creator gets admin from EKS itself (bootstrapClusterCreatorAdminPermissions); these are the others.
+        access_entries=admin_access_entries(settings.admin_principals) or None,
         endpoint_public_access=True,
         endpoint_private_access=True,  # nodes reach the API server inside the VPC
         public_access_cidrs=list(settings.public_access_cidrs),
         enabled_cluster_log_types=list(settings.log_types),
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group] if log_group else None),
     )
 
 
@@ -109,6 +163,62 @@ def node_launch_template(
     )
 
 
+@dataclass(frozen=True)
+class NodeScaling:
+    """The node group's scaling config as EKS reports it, or as it is to be sent."""
+
+    min_size: int
+    desired_size: int
+    max_size: int
+
+
+def live_node_scaling(name: str, settings: EksSettings, parent: pulumi.Resource) -> NodeScaling | None:
+    """The node group's scaling config as EKS has it now, or None before the node group exists.
+
+    Read with plain invokes at program time (a preview reads too): whether Pulumi may send the desired size is a
+    resource option, which cannot wait for an Output. The group is found by the name Pulumi gives it (the
+    ManagedNodeGroup's node group is named ``<name>-nodes`` plus Pulumi's random suffix). A group not found that
+    way (a custom autonaming pattern) is treated as new: the configured sizes with the desired size ignored, which
+    is how every update behaved before; a min/max change then needs the group's desired size set by hand."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    if settings.cluster_name not in (aws.eks.get_clusters(opts=invoke).names or []):
+        return None
+    ours = re.compile(rf"{re.escape(name)}-nodes-[0-9a-f]+")
+    groups = aws.eks.get_node_groups(cluster_name=settings.cluster_name, opts=invoke).names or []
+    found = sorted(group for group in groups if ours.fullmatch(group))
+    if not found:
+        return None
+    group = aws.eks.get_node_group(cluster_name=settings.cluster_name, node_group_name=found[-1], opts=invoke)
+    config = group.scaling_configs[0]
+    return NodeScaling(min_size=config.min_size, desired_size=config.desired_size, max_size=config.max_size)
+
+
+def node_scaling(settings: EksSettings, live: NodeScaling | None) -> tuple[NodeScaling, bool]:
+    """What the node group is given, and whether Pulumi must leave its desired size alone (``ignore_scaling_changes``).
+
+    pulumi-eks 4.4's ``ignore_scaling_changes`` is Pulumi's ``ignoreChanges: ["scalingConfig.desiredSize"]`` on
+    the aws.eks.NodeGroup it makes (nodejs/eks/nodes/nodegroup.ts), and the engine then sends the desired size of
+    the *old inputs* (pkg/resource/deploy/step_generator.go, processIgnoreChanges): the size from creation, not
+    the autoscaler's. Sent with a new minimum above it EKS refuses the update ("Minimum capacity N can't be greater
+    than desired size M"); sent with any min/max change it resets the group to its creation size. So:
+
+    - no node group yet: eksNodeMin/Desired/Max, as created (then cluster-autoscaler owns the desired size);
+    - min and max unchanged: the desired size is ignored, so nothing is sent and no update happens;
+    - min or max changed: the live desired size (the autoscaler's), moved into the new [min, max], is sent with
+      them, so EKS accepts the update and the autoscaler's choice survives unless the new bounds exclude it.
+
+    What is sent therefore always satisfies min <= desired <= max. Only when the bounds change, a size the
+    autoscaler sets between this read and the update (the run's first seconds to minutes) is overwritten; it
+    sets it again on its next loop (10 s by default)."""
+    wanted_min, wanted_max = settings.node_min, settings.node_max
+    if live is None:
+        return NodeScaling(wanted_min, settings.node_desired, wanted_max), True
+    if (live.min_size, live.max_size) == (wanted_min, wanted_max):
+        return NodeScaling(wanted_min, live.desired_size, wanted_max), True
+    desired = min(max(live.desired_size, wanted_min), wanted_max)
+    return NodeScaling(wanted_min, desired, wanted_max), False
+
+
 def create_node_group(
     name: str,
     settings: EksSettings,
@@ -122,6 +232,7 @@ def create_node_group(
     """EKS tags the group's Auto Scaling group with k8s.io/cluster-autoscaler/<cluster>=owned and .../enabled:
     cluster-autoscaler discovers it by those tags, and its IAM policy may only touch groups tagged so."""
     node_role_, attachments = role
+    scaling, ignore_desired = node_scaling(settings, live_node_scaling(name, settings, parent))
     return eks.ManagedNodeGroup(
         f"{name}-nodes",
         cluster=cluster,
@@ -134,9 +245,9 @@ def create_node_group(
         ami_type=AMI_TYPES[settings.architecture],
         capacity_type="ON_DEMAND",
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            min_size=settings.node_min, desired_size=settings.node_desired, max_size=settings.node_max
+            min_size=scaling.min_size, desired_size=scaling.desired_size, max_size=scaling.max_size
         ),
-        ignore_scaling_changes=True,  # cluster-autoscaler owns the desired size; `pulumi up` must not undo it
+        ignore_scaling_changes=ignore_desired,  # see node_scaling: cluster-autoscaler owns the desired size
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
             id=launch_template.id, version=launch_template.latest_version.apply(str)
         ),

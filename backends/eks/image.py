@@ -112,6 +112,12 @@ def build_and_push(
                 address=repository.repository_url, username=token.user_name, password=token.password
             )
         ],
-        opts=pulumi.ResourceOptions(parent=parent),
+        # Always kept: pulumi-docker-build's Image deletes the tags it pushed when it is deleted or replaced unless
+        # retained (its docs, "Tag deletion and refreshes"). Deleted, a protected stack's destroy would empty the
+        # repository it claims to keep; replaced, the previous digest goes while the old ReplicaSet still runs it
+        # during the rollout, and a `helm rollback` could no longer pull it. The repository's lifecycle policy
+        # (newest KEPT_IMAGES) expires old images, and an unprotected destroy deletes the repository with them
+        # (force_delete), so keeping them here leaves nothing behind.
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
     )
     return AppImage(repository=repository.repository_url, tag=tag, digest=image.digest)

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from backends.base import AppSpec, Deployment
+from backends.config import reserved_concurrency_note
 from backends.storage import Storage, app_policy_statements
 
 from .package import Package, build
@@ -132,6 +133,8 @@ class Backend(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, function_logs]),
         )
+        if note := reserved_concurrency_note(spec.scaling.reserved_concurrency):
+            pulumi.log.warn(note, resource=self.function)
 
         api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
         api_child = pulumi.ResourceOptions(parent=api)

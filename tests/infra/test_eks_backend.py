@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -19,11 +20,13 @@ import backends.eks as eks_backend
 from backends.base import AVATAR_PREFIX
 from backends.config import ConfigError, parse
 from backends.eks import addons, alb_url
+from backends.eks.cluster import NodeScaling, admin_access_entries, node_scaling
 from backends.eks.image import context_digest
 from backends.kubernetes_app import CHART, CHART_DIR
 from tests.infra.conftest import (
     ACCOUNT,
     ALB_HOSTNAME,
+    CALLS,
     IMAGE_DIGEST,
     MULTI_LANGUAGE_COMPONENTS,
     OIDC_ISSUER,
@@ -133,6 +136,86 @@ def test_the_cluster_uses_access_entries_oidc_private_nodes_and_the_configured_e
     assert cluster["enabledClusterLogTypes"] == ["api", "audit"]
 
 
+ADMINS = (f"arn:aws:iam::{ACCOUNT}:role/ci/deployer", "arn:aws:iam::210987654321:user/alice")
+
+
+def test_admin_principals_become_cluster_admin_access_entries(mocks: RecordingMocks) -> None:
+    """Without them only the creator can ever manage the cluster: CI or a teammate could not run up or destroy."""
+    deploy(mocks, eksAdminPrincipals=",".join(ADMINS))
+    entries = mocks.one("eks:index:Cluster").inputs["accessEntries"]
+
+    assert sorted(entry["principalArn"] for entry in entries.values()) == sorted(ADMINS)
+    for entry in entries.values():
+        assert entry["type"] == "STANDARD"
+        assert entry["accessPolicies"] == {
+            "cluster-admin": {
+                "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "accessScope": {"type": "cluster"},
+            }
+        }
+    assert all(re.fullmatch(r"admin-(role|user)-[A-Za-z0-9-]+-[0-9a-f]{8}", key) for key in entries)
+
+
+def test_an_admin_keeps_its_access_entry_when_another_is_added_before_it() -> None:
+    """The entries' keys name their resources: taken from the ARN, not the position, nothing is replaced."""
+    alone = admin_access_entries(ADMINS[1:])
+    both = admin_access_entries(ADMINS)
+
+    assert set(alone) < set(both)
+
+
+def test_no_admin_principals_leaves_access_to_the_creator(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    assert "accessEntries" not in mocks.one("eks:index:Cluster").inputs
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/session-1", f"arn:aws:iam::{ACCOUNT}:role/ci"),
+        (f"arn:aws:iam::{ACCOUNT}:group/admins", "is not the ARN of an IAM role or user"),
+        ("ci-deployer", "is not the ARN of an IAM role or user"),
+        (f"{ADMINS[0]},{ADMINS[0]}", "lists a principal twice"),
+    ],
+)
+def test_bad_admin_principals_are_named_with_the_fix(given: str, says: str) -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse({"backend": "eks", "eksAdminPrincipals": given})
+
+    assert says in str(failure.value)
+    assert "pulumi config set eksAdminPrincipals arn:aws:iam::" in str(failure.value)
+
+
+def record_options(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], pulumi.ResourceOptions]:
+    """Every resource's options by (type, name), as the program gave them (components' included)."""
+    options: dict[tuple[str, str], pulumi.ResourceOptions] = {}
+    real_init = pulumi.Resource.__init__
+
+    def recording(self: pulumi.Resource, t: str, name: str, custom: bool, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.get("opts") or (args[1] if len(args) > 1 else None)  # (props, opts, ...)
+        options[(t, name)] = given or pulumi.ResourceOptions()
+        real_init(self, t, name, custom, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.Resource, "__init__", recording)
+    return options
+
+
+@pytest.mark.parametrize(("config", "days"), [({}, 14), ({"logRetentionDays": "30"}, 30)])
+def test_the_control_plane_log_group_is_made_first_with_a_retention_so_eks_does_not_make_its_own(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], days: int
+) -> None:
+    """EKS creates /aws/eks/<cluster>/cluster itself, kept forever and left by destroy, unless it exists first."""
+    options = record_options(monkeypatch)
+    deploy(mocks, **config)
+    group = mocks.one("aws:cloudwatch/logGroup:LogGroup")
+    cluster_waits_for = options[("eks:index:Cluster", "users-api-cluster")].depends_on
+
+    assert group.inputs["name"] == "/aws/eks/users-api-prod/cluster"
+    assert group.inputs["retentionInDays"] == days
+    assert group.inputs["tags"]["stack"] == "prod"
+    assert isinstance(cluster_waits_for, list)
+    assert [resource._name for resource in cluster_waits_for] == [group.name]
+
+
 @pytest.mark.parametrize(
     ("instance_types", "ami_type"),
     [("t3.medium,t3a.medium", "AL2023_x86_64_STANDARD"), ("t4g.medium,m7g.large", "AL2023_ARM_64_STANDARD")],
@@ -150,6 +233,88 @@ def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_al
     assert nodes["subnetIds"] == VPC_OUTPUTS["privateSubnetIds"]
     assert nodes["launchTemplate"]["version"] == "1"
     assert nodes["version"] == "1.35", "with a launch template pulumi-eks leaves the nodes' version unset"
+
+
+LIVE_GROUP = "users-api-nodes-3f9a2c1"  # Pulumi's autoname: the ManagedNodeGroup's name and a random suffix
+
+
+def a_running_node_group(monkeypatch: pytest.MonkeyPatch, min_size: int, desired: int, max_size: int) -> None:
+    """What EKS answers once the cluster and its node group exist (cluster-autoscaler moved the desired size)."""
+    monkeypatch.setitem(CALLS, "aws:eks/getClusters:getClusters", {"id": REGION, "names": ["other", "users-api-prod"]})
+    monkeypatch.setitem(
+        CALLS,
+        "aws:eks/getNodeGroups:getNodeGroups",
+        {"id": "users-api-prod", "clusterName": "users-api-prod", "names": ["other-nodes-0a1b2c3", LIVE_GROUP]},
+    )
+    monkeypatch.setitem(
+        CALLS,
+        "aws:eks/getNodeGroup:getNodeGroup",
+        {
+            "id": f"users-api-prod:{LIVE_GROUP}",
+            "clusterName": "users-api-prod",
+            "nodeGroupName": LIVE_GROUP,
+            "scalingConfigs": [{"minSize": min_size, "desiredSize": desired, "maxSize": max_size}],
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("live", "config", "sent"),
+    [
+        # raising the minimum above the autoscaler's size: EKS refused the creation-time desired size below it
+        ((2, 3, 5), {"eksNodeMin": "4"}, {"minSize": 4, "desiredSize": 4, "maxSize": 5}),
+        # lowering the maximum below it: the desired size must come down with it
+        ((2, 4, 5), {"eksNodeMax": "3"}, {"minSize": 2, "desiredSize": 3, "maxSize": 3}),
+        # raising the maximum: the autoscaler's 4 nodes stay (the creation-time 2 was sent before)
+        ((2, 4, 5), {"eksNodeMax": "8"}, {"minSize": 2, "desiredSize": 4, "maxSize": 8}),
+    ],
+)
+def test_changing_the_node_bounds_sends_the_autoscalers_size_moved_into_them(
+    mocks: RecordingMocks,
+    monkeypatch: pytest.MonkeyPatch,
+    live: tuple[int, int, int],
+    config: dict[str, str],
+    sent: dict[str, int],
+) -> None:
+    a_running_node_group(monkeypatch, *live)
+    deploy(mocks, **config)
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+
+    assert nodes["scalingConfig"] == sent
+    assert nodes["ignoreScalingChanges"] is False, "an ignored desired size is sent as it was at creation"
+
+
+def test_unchanged_node_bounds_leave_the_autoscalers_size_alone(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_running_node_group(monkeypatch, 2, 4, 5)
+    asked: list[dict[str, Any]] = []
+    real_call = mocks.call
+
+    def recording(args: pulumi.runtime.MockCallArgs) -> Any:
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            asked.append(dict(args.args))
+        return real_call(args)
+
+    monkeypatch.setattr(mocks, "call", recording)
+    deploy(mocks, eksNodeMin="2", eksNodeMax="5", eksNodeDesired="2")
+
+    assert asked == [{"clusterName": "users-api-prod", "nodeGroupName": LIVE_GROUP}], "this stack's group only"
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+
+    assert nodes["ignoreScalingChanges"] is True
+    assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 4, "maxSize": 5}
+
+
+@pytest.mark.parametrize("live_desired", range(2, 11))
+@pytest.mark.parametrize(("node_min", "node_max"), [(1, 1), (1, 5), (3, 6), (5, 10), (11, 12)])
+def test_what_is_sent_is_always_within_the_bounds_eks_checks(live_desired: int, node_min: int, node_max: int) -> None:
+    """EKS keeps min <= desired <= max on a live group; whatever the new bounds, the update satisfies them too."""
+    settings = parse({"backend": "eks", "eksNodeMin": str(node_min), "eksNodeMax": str(node_max)}).eks
+    within = min(max(live_desired, node_min), node_max)
+    for live in (None, NodeScaling(2, live_desired, 10), NodeScaling(node_min, within, node_max)):
+        sent, _ = node_scaling(settings, live)
+        assert sent.min_size <= sent.desired_size <= sent.max_size
 
 
 def test_nodes_require_imdsv2_with_one_hop_so_pods_cannot_reach_the_node_role(
@@ -380,6 +545,9 @@ def test_protected_data_is_retained_by_destroy_instead_of_stopping_it_halfway(
         "aws:ecr/repository:Repository",
     ):
         assert retained[typ] is protected, typ
+    # pulumi-docker-build deletes the tags it pushed when its Image is deleted or replaced: kept in both cases, the
+    # protected repository keeps its images and a replaced image's digest stays pullable by the pods running it.
+    assert retained["docker-build:index:Image"] is True
 
 
 def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
@@ -459,6 +627,72 @@ def test_the_outputs_fill_the_contract_and_the_kubernetes_extras(outputs: dict[s
         "users-api",
         "users-api",
     )
+
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+def ingress_without_address_for(mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, reads: int) -> None:
+    """The controller writes the ALB's address into the Ingress's status only after `reads` reads of it."""
+    real_new_resource = mocks.new_resource
+
+    def answering(args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, state = real_new_resource(args)
+        if args.typ == INGRESS and len(mocks.of_type(INGRESS)) <= reads:
+            state = {**state, "status": {"loadBalancer": {}}}
+            mocks.resources[-1].outputs = state
+        return resource_id, state
+
+    monkeypatch.setattr(mocks, "new_resource", answering)
+    waited: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(
+        eks_backend, "wait", no_wait, raising=False
+    )  # raising=False: the test also runs on code without it
+
+
+def test_the_first_up_waits_for_the_albs_address_so_url_is_never_empty(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helm does not wait for the Ingress's status and a .get does not await it: the backend reads until it is there."""
+    ingress_without_address_for(mocks, monkeypatch, reads=2)
+    outputs = deploy(mocks)
+    reads = mocks.of_type(INGRESS)
+
+    assert outputs["url"] == f"http://{ALB_HOSTNAME}"
+    assert outputs["albHostname"] == ALB_HOSTNAME
+    assert [read.name for read in reads] == ["users-api-ingress", "users-api-ingress-1", "users-api-ingress-2"]
+    assert all("::users-api-kubernetes::" in (read.provider or "") for read in reads), "the cluster's provider"
+
+
+def test_the_wait_for_the_albs_address_is_bounded_and_says_where_to_look(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingress_without_address_for(mocks, monkeypatch, reads=10_000)
+    with caplog.at_level("INFO"):
+        outputs = deploy(mocks)
+    attempts = eks_backend.INGRESS_WAIT_SECONDS // eks_backend.INGRESS_POLL_SECONDS + 1
+
+    assert outputs["url"] == ""
+    assert len(mocks.of_type(INGRESS)) == attempts
+    messages = [record.message for record in caplog.records]
+    assert any("waiting for the load balancer controller" in message for message in messages), "progress"
+    assert any("has no address after 300 s" in message and "kubectl" in message for message in messages)
+
+
+def test_a_preview_reads_the_ingress_once_and_never_waits(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preview must stay quick: where the release is unchanged its Ingress is read (as before), once."""
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)  # what the backend asks; mocks keep real reads
+    ingress_without_address_for(mocks, monkeypatch, reads=10_000)
+    outputs = deploy(mocks)
+
+    assert len(mocks.of_type(INGRESS)) == 1
+    assert outputs["url"] == ""
 
 
 def test_the_release_is_named_after_the_app_so_the_load_tests_find_its_hpa_whatever_the_component_is_called(

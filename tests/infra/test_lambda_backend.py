@@ -247,6 +247,16 @@ def test_reserved_concurrency_reaches_the_function_and_the_scaling_output(mocks:
     assert outputs["scaling"]["reservedConcurrency"] == 50
 
 
+def test_reserved_concurrency_past_a_default_accounts_ceiling_deploys_with_a_note(
+    mocks: RecordingMocks, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING"):
+        deploy(mocks, lambdaReservedConcurrency="1500")
+
+    assert mocks.one("aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == 1500
+    assert any("needs an account concurrency quota of at least 1600" in record.message for record in caplog.records)
+
+
 def test_deletion_protection_off_lets_destroy_empty_the_bucket(mocks: RecordingMocks) -> None:
     deploy(mocks, deletionProtection="false")
 
