@@ -8,6 +8,7 @@ itself are written once here, so the two clusters run the same chart the same wa
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,14 @@ from backends.base import REPO_ROOT, AppSpec
 CHART = Path("charts", "flask-app")
 # The same folder wherever the reader runs from, for reading the chart's files.
 CHART_DIR = REPO_ROOT / CHART
+
+
+def chart_path() -> str:
+    """The chart's folder relative to where the program runs: ``charts/flask-app`` for this project (its root is the
+    working directory), and the right relative path for a program that uses the component from elsewhere."""
+    return Path(os.path.relpath(CHART_DIR)).as_posix()
+
+
 # What the chart's .helmignore leaves out of it: editor and OS leftovers change no release.
 _IGNORED_NAMES = {".DS_Store", "__pycache__", ".git", ".vscode", ".idea"}
 _IGNORED_SUFFIXES = (".swp", ".bak", ".tmp", ".orig", "~")
@@ -87,7 +96,7 @@ def release_app(
     return k8s.helm.v3.Release(
         f"{name}-release",
         name=spec.name,
-        chart=CHART.as_posix(),
+        chart=chart_path(),
         namespace=namespace,
         create_namespace=create_namespace,
         values=pulumi.Output.from_input(values).apply(lambda given: {**given, "chartDigest": digest}),

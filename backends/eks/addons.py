@@ -135,6 +135,20 @@ def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str,
         # pods take no ALB traffic anyway). Fail makes the ReplicaSet retry until the controller answers, which
         # pod_readiness_gate.md at v3.5.0 recommends.
         "podMutatorWebhookConfig": {"failurePolicy": "Fail"},
+        # With failurePolicy Fail both replicas must not share a node (the chart's anti-affinity is only
+        # preferred): that node's loss would block every new app pod until the controller is back.
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER.name}},
+            }
+        ],
+        # v3.5.0's chart otherwise generates a new webhook CA and certificate on every render (keepTLSSecret
+        # false, templates/_helpers.tpl genCA): an upgrade changing only values makes the new caBundle live while
+        # the pods still serve the old certificate, and every Fail-policy webhook refuses requests meanwhile.
+        "keepTLSSecret": True,
         "serviceAccount": _service_account(LOAD_BALANCER_CONTROLLER, role_arn),
     }
 

@@ -201,6 +201,17 @@ def test_the_readiness_gate_webhook_fails_closed_and_a_drain_leaves_a_controller
     assert values["podMutatorWebhookConfig"] == {"failurePolicy": "Fail"}
     assert values["replicaCount"] == 2
     assert values["podDisruptionBudget"] == {"maxUnavailable": 1}, "rendered only when replicaCount > 1"
+    [spread] = values["topologySpreadConstraints"]
+    assert (spread["topologyKey"], spread["whenUnsatisfiable"]) == ("kubernetes.io/hostname", "DoNotSchedule")
+    assert spread["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": "aws-load-balancer-controller"}
+
+
+def test_an_upgrade_keeps_the_controllers_webhook_certificate(mocks: RecordingMocks) -> None:
+    """Regenerated on every render otherwise (v3.5.0 values.yaml keepTLSSecret: false), while running pods keep
+    serving the old certificate: Fail-policy webhooks would refuse Services and pods until they reload it."""
+    deploy(mocks)
+
+    assert releases(mocks)[addons.LOAD_BALANCER_CONTROLLER.name]["values"]["keepTLSSecret"] is True
 
 
 GUNICORN_GRACEFUL_SECONDS = 25  # app/users_api/gunicorn_conf.py: graceful_timeout, the drain after SIGTERM

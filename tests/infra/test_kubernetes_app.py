@@ -45,6 +45,18 @@ def test_the_chart_is_named_relative_to_the_project_so_no_machine_path_reaches_t
     assert (REPO_ROOT / "Pulumi.yaml").is_file()
 
 
+def test_a_program_running_elsewhere_gets_the_chart_relative_to_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The component package runs in the consuming project's folder, not this repository's."""
+    monkeypatch.chdir(tmp_path)
+
+    chart = kubernetes_app.chart_path()
+
+    assert not Path(chart).is_absolute()
+    assert (tmp_path / chart).resolve() == kubernetes_app.CHART_DIR.resolve()
+
+
 def test_the_charts_digest_is_sent_with_the_values(mocks: RecordingMocks) -> None:
     values = released(mocks)["values"]
 
