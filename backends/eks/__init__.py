@@ -113,8 +113,11 @@ def app_namespace(
 
     Its own provider upserts: a stack made before this resource existed has the namespace already (Helm made
     it), and a plain create would fail with "already exists"; server-side apply adds the label and adopts it.
-    It depends on the controller so that destroy deletes it while the controller still runs: the
-    TargetGroupBindings the controller made in it carry finalizers only the controller removes.
+    Upserting for good has one danger (pulumi-kubernetes 4.34's provider docs): a renamed resource becomes
+    "create (silently adopts the live object), then delete", and deleting would take the namespace with the
+    running app. So Pulumi never deletes it (retain_on_delete); destroy removes the app's release, and with it
+    the Ingress and the ALB, while the controller still runs, and the namespace goes with the cluster. It
+    depends on the controller, so the webhook that labels its pods is there before anything lands in it.
     """
     adopting = k8s.Provider(
         f"{name}-kubernetes-namespace",
@@ -125,7 +128,7 @@ def app_namespace(
     return k8s.core.v1.Namespace(
         f"{name}-namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={POD_READINESS_GATE_LABEL: "enabled"}),
-        opts=pulumi.ResourceOptions(parent=parent, provider=adopting, depends_on=[controller]),
+        opts=pulumi.ResourceOptions(parent=parent, provider=adopting, depends_on=[controller], retain_on_delete=True),
     )
 
 

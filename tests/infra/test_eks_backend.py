@@ -548,6 +548,9 @@ def test_protected_data_is_retained_by_destroy_instead_of_stopping_it_halfway(
     # pulumi-docker-build deletes the tags it pushed when its Image is deleted or replaced: kept in both cases, the
     # protected repository keeps its images and a replaced image's digest stays pullable by the pods running it.
     assert retained["docker-build:index:Image"] is True
+    # Adopted with upsert for good, the namespace would be deleted, app and all, by a rename's
+    # create-then-delete: Pulumi never deletes it (it goes with the cluster).
+    assert retained["kubernetes:core/v1:Namespace"] is True
 
 
 def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
