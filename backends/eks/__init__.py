@@ -82,6 +82,10 @@ def chart_values(
             "certificateArn": settings.certificate_arn,
         },
         "hpa": hpa_values(spec),
+        # The ALB's health check (/readyz) and the pod readiness gate decide traffic and rollouts; Kubernetes'
+        # own readiness on /readyz would deregister every target during a short DynamoDB or S3 outage, leaving
+        # the ALB nothing to fail open to (v3.5.0 pkg/backend/endpoint_resolver.go skips not-ready pods).
+        "readinessPath": "/livez",
     }
 
 

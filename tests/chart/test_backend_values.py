@@ -55,3 +55,25 @@ def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: h
     assert container["image"] == f"{image['repository']}@sha256:{'ab' * 32}"
     assert release.one("HorizontalPodAutoscaler")["spec"]["maxReplicas"] == 12
     assert release.of_kind("Secret") == [], "IRSA: no static credentials anywhere"
+
+
+def test_on_eks_a_dependency_outage_leaves_the_targets_registered_for_the_alb_to_fail_open(chart: helm.Chart) -> None:
+    """Kubernetes readiness on /readyz would take every pod out of the target group during a short DynamoDB or S3
+    outage (the controller skips not-ready pods), leaving the ALB nothing to fail open to: on eks readiness asks
+    /livez, while the ALB's health check, which also drives the pod readiness gate, stays on /readyz."""
+    eks = importlib.import_module("backends.eks")
+    values = eks.chart_values(
+        parse({"backend": "eks"}),
+        {"repository": "r", "tag": "t", "digest": "sha256:" + "ab" * 32},
+        "eu-west-1",
+        "users",
+        "avatars",
+        ROLE_ARN,
+    )
+    release = render(chart, values, "users-api")
+
+    container = release.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/livez"
+    assert release.one("Ingress")["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
+    default = render(chart, {}, "users-api").one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert default["readinessProbe"]["httpGet"]["path"] == "/readyz", "without an ALB, readiness checks AWS"
