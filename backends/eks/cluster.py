@@ -85,17 +85,47 @@ def admin_access_entries(principals: tuple[str, ...]) -> dict[str, eks.AccessEnt
     return entries
 
 
+# The tags that say a resource is this stack's (backends/config.py puts them on everything it creates).
+OWNER_TAGS = ("project", "app", "stack")
+
+
+def owned_by(found: Mapping[str, str] | None, tags: Mapping[str, str]) -> bool:
+    """Whether a resource found in the account carries this stack's owner tags."""
+    return all((found or {}).get(key) == tags.get(key) for key in OWNER_TAGS)
+
+
 def control_plane_log_group(
     name: str, settings: EksSettings, retention_days: int, tags: Mapping[str, str], parent: pulumi.Resource
-) -> aws.cloudwatch.LogGroup:
+) -> aws.cloudwatch.LogGroup | None:
     """The group EKS writes the control-plane logs to, made before the cluster so that it is ours.
 
     EKS sends control-plane logs to ``/aws/eks/<cluster>/cluster`` and creates that group itself when it does
     not exist, with no retention (kept forever) and outside the stack (left behind by destroy). Created here
-    first, under that exact name, it has a retention and goes with the stack."""
+    first, under that exact name, it has a retention and goes with the stack.
+
+    But a group of that name may already exist and not be ours: EKS made it for a stack deployed before this
+    resource existed, or made it again after a destroy (its service-linked role writes the cluster's last logs
+    once the cluster is gone: terraform-aws-modules/terraform-aws-eks#2486, #2763). Creating it then fails
+    (ResourceAlreadyExistsException), and importing it needs inputs equal to what it has. So a group found with
+    this stack's tags is managed as usual; one found without them is left alone, with a warning saying how to
+    give it a retention or hand it over, and the cluster does not wait for it."""
+    group_name = f"/aws/eks/{settings.cluster_name}/cluster"
+    invoke = pulumi.InvokeOptions(parent=parent)
+    existing = aws.cloudwatch.get_log_groups(log_group_name_prefix=group_name, opts=invoke).log_group_names or []
+    if group_name in existing:
+        found = aws.cloudwatch.get_log_group(name=group_name, opts=invoke)
+        if not owned_by(found.tags, tags):
+            pulumi.log.warn(
+                f"the log group {group_name} exists and is not this stack's (EKS made it): its control-plane logs"
+                f" keep its retention ({found.retention_in_days or 'never expire'}). Set one with `aws logs"
+                f" put-retention-policy --log-group-name {group_name} --retention-in-days {retention_days}`, or"
+                " delete the group and run `pulumi up` again to have the stack create and manage it.",
+                resource=parent,
+            )
+            return None
     return aws.cloudwatch.LogGroup(
         f"{name}-control-plane-logs",
-        name=f"/aws/eks/{settings.cluster_name}/cluster",
+        name=group_name,
         retention_in_days=retention_days,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
@@ -172,24 +202,39 @@ class NodeScaling:
     max_size: int
 
 
-def live_node_scaling(name: str, settings: EksSettings, parent: pulumi.Resource) -> NodeScaling | None:
+def live_node_scaling(
+    name: str, settings: EksSettings, tags: Mapping[str, str], parent: pulumi.Resource
+) -> NodeScaling | None:
     """The node group's scaling config as EKS has it now, or None before the node group exists.
 
     Read with plain invokes at program time (a preview reads too): whether Pulumi may send the desired size is a
-    resource option, which cannot wait for an Output. The group is found by the name Pulumi gives it (the
-    ManagedNodeGroup's node group is named ``<name>-nodes`` plus Pulumi's random suffix). A group not found that
-    way (a custom autonaming pattern) is treated as new: the configured sizes with the desired size ignored, which
-    is how every update behaved before; a min/max change then needs the group's desired size set by hand."""
+    resource option, which cannot wait for an Output. The group is this stack's by its tags (OWNER_TAGS, which
+    the ManagedNodeGroup passes on), among those named ``<name>-nodes`` plus Pulumi's random suffix; an ACTIVE
+    one is preferred (a failed replacement can leave a second). A cluster of the configured name that carries
+    another stack's tags is refused: sharing it would mix two stacks' node groups and logs. A group not found
+    (none yet, or a custom autonaming pattern) is treated as new: the configured sizes with the desired size
+    ignored, which is how every update behaved before; a min/max change then needs the desired size set by hand."""
     invoke = pulumi.InvokeOptions(parent=parent)
     if settings.cluster_name not in (aws.eks.get_clusters(opts=invoke).names or []):
         return None
-    ours = re.compile(rf"{re.escape(name)}-nodes-[0-9a-f]+")
+    cluster = aws.eks.get_cluster(name=settings.cluster_name, opts=invoke)
+    if not owned_by(cluster.tags, tags):
+        owner = (cluster.tags or {}).get("stack", "no stack's tags")
+        raise pulumi.RunError(
+            f"an EKS cluster named {settings.cluster_name!r} already exists in this account and region and is not"
+            f" this stack's ({owner}): choose another name with `pulumi config set eksClusterName <name>`"
+        )
+    named = re.compile(rf"{re.escape(name)}-nodes-[0-9a-f]+")
     groups = aws.eks.get_node_groups(cluster_name=settings.cluster_name, opts=invoke).names or []
-    found = sorted(group for group in groups if ours.fullmatch(group))
-    if not found:
+    candidates = [
+        aws.eks.get_node_group(cluster_name=settings.cluster_name, node_group_name=group, opts=invoke)
+        for group in sorted(groups)
+        if named.fullmatch(group)
+    ]
+    ours = sorted((group for group in candidates if owned_by(group.tags, tags)), key=lambda g: g.status != "ACTIVE")
+    if not ours:
         return None
-    group = aws.eks.get_node_group(cluster_name=settings.cluster_name, node_group_name=found[-1], opts=invoke)
-    config = group.scaling_configs[0]
+    config = ours[0].scaling_configs[0]
     return NodeScaling(min_size=config.min_size, desired_size=config.desired_size, max_size=config.max_size)
 
 
@@ -232,7 +277,7 @@ def create_node_group(
     """EKS tags the group's Auto Scaling group with k8s.io/cluster-autoscaler/<cluster>=owned and .../enabled:
     cluster-autoscaler discovers it by those tags, and its IAM policy may only touch groups tagged so."""
     node_role_, attachments = role
-    scaling, ignore_desired = node_scaling(settings, live_node_scaling(name, settings, parent))
+    scaling, ignore_desired = node_scaling(settings, live_node_scaling(name, settings, tags, parent))
     return eks.ManagedNodeGroup(
         f"{name}-nodes",
         cluster=cluster,

@@ -236,11 +236,24 @@ def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_al
 
 
 LIVE_GROUP = "users-api-nodes-3f9a2c1"  # Pulumi's autoname: the ManagedNodeGroup's name and a random suffix
+# What backends/config.py tags everything of this test stack with (the owner tags among them).
+STACK_TAGS = {
+    "project": "flask-platform",
+    "app": "users-api",
+    "stack": "prod",
+    "backend": "eks",
+    "managed-by": "pulumi",
+}
 
 
-def a_running_node_group(monkeypatch: pytest.MonkeyPatch, min_size: int, desired: int, max_size: int) -> None:
+def a_running_node_group(
+    monkeypatch: pytest.MonkeyPatch, min_size: int, desired: int, max_size: int, tags: dict[str, str] = STACK_TAGS
+) -> None:
     """What EKS answers once the cluster and its node group exist (cluster-autoscaler moved the desired size)."""
     monkeypatch.setitem(CALLS, "aws:eks/getClusters:getClusters", {"id": REGION, "names": ["other", "users-api-prod"]})
+    monkeypatch.setitem(
+        CALLS, "aws:eks/getCluster:getCluster", {"id": "users-api-prod", "name": "users-api-prod", "tags": tags}
+    )
     monkeypatch.setitem(
         CALLS,
         "aws:eks/getNodeGroups:getNodeGroups",
@@ -253,9 +266,71 @@ def a_running_node_group(monkeypatch: pytest.MonkeyPatch, min_size: int, desired
             "id": f"users-api-prod:{LIVE_GROUP}",
             "clusterName": "users-api-prod",
             "nodeGroupName": LIVE_GROUP,
+            "status": "ACTIVE",
+            "tags": tags,
             "scalingConfigs": [{"minSize": min_size, "desiredSize": desired, "maxSize": max_size}],
         },
     )
+
+
+def test_a_cluster_of_the_same_name_owned_by_another_stack_is_refused(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_running_node_group(monkeypatch, 2, 3, 5, tags={**STACK_TAGS, "stack": "prod-eu"})
+
+    with pytest.raises(Exception, match="eksClusterName") as refused:
+        deploy(mocks, eksNodeMin="4")
+
+    assert "prod-eu" in str(refused.value)
+
+
+def test_a_node_group_named_like_ours_without_our_tags_is_not_read(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_running_node_group(monkeypatch, 2, 3, 5)
+    group = dict(CALLS["aws:eks/getNodeGroup:getNodeGroup"])
+    monkeypatch.setitem(CALLS, "aws:eks/getNodeGroup:getNodeGroup", {**group, "tags": {"stack": "someone-else"}})
+
+    deploy(mocks, eksNodeMin="2", eksNodeDesired="2", eksNodeMax="5")
+
+    nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
+    assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 5}, "treated as a new group"
+    assert nodes["ignoreScalingChanges"] is True
+
+
+CONTROL_PLANE_LOGS = "/aws/eks/users-api-prod/cluster"
+
+
+@pytest.mark.parametrize(
+    ("tags", "managed"),
+    [(STACK_TAGS, True), ({}, False), ({**STACK_TAGS, "stack": "dev"}, False)],
+    ids=["ours", "made-by-eks", "another-stack"],
+)
+def test_an_existing_control_plane_log_group_is_managed_only_when_it_is_this_stacks(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, tags: dict[str, str], managed: bool
+) -> None:
+    """EKS makes the group itself for older stacks, and again after a destroy: creating it then would fail."""
+    monkeypatch.setitem(
+        CALLS, "aws:cloudwatch/getLogGroups:getLogGroups", {"id": REGION, "logGroupNames": [CONTROL_PLANE_LOGS]}
+    )
+    monkeypatch.setitem(
+        CALLS,
+        "aws:cloudwatch/getLogGroup:getLogGroup",
+        {
+            "id": CONTROL_PLANE_LOGS,
+            "name": CONTROL_PLANE_LOGS,
+            "arn": "arn:aws:logs:x",
+            "retentionInDays": 0,
+            "tags": tags,
+        },
+    )
+
+    deploy(mocks)
+
+    groups = [
+        r for r in mocks.of_type("aws:cloudwatch/logGroup:LogGroup") if r.inputs.get("name") == CONTROL_PLANE_LOGS
+    ]
+    assert len(groups) == int(managed)
 
 
 @pytest.mark.parametrize(
