@@ -8,7 +8,8 @@ tests and the comparison never need to know which backend ran.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +22,19 @@ CONTAINER_PORT = 5000
 LIVENESS_PATH = "/livez"
 READINESS_PATH = "/readyz"
 AVATAR_PREFIX = "avatars/"  # the app stores every avatar under this key prefix
+
+
+def folder_digest(folder: Path, skip: Callable[[Path], bool]) -> str:
+    """SHA-256 (hex) over a folder's files, names and contents, in a fixed order; ``skip`` gets each file's path
+    relative to ``folder``. What a backend passes so that a changed image context or chart is deployed again."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or skip(relative):
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

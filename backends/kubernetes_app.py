@@ -7,7 +7,6 @@ itself are written once here, so the two clusters run the same chart the same wa
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from backends.base import REPO_ROOT, AppSpec
+from backends.base import REPO_ROOT, AppSpec, folder_digest
 
 # The chart as the release names it: relative to the Pulumi project, where the program runs (cwd = the project's
 # root), so the state holds no path of one machine or checkout and another checkout shows no diff.
@@ -67,14 +66,11 @@ def chart_digest(chart_dir: Path) -> str:
     """SHA-256 over the chart's files (names and contents). Passed as the ``chartDigest`` value, so that a change to any
     file of the chart changes the release's inputs and Pulumi upgrades it; without it, a local chart's changes reach
     the cluster only when Chart.yaml's version changes."""
-    digest = hashlib.sha256()
-    for path in sorted(chart_dir.rglob("*")):
-        relative = path.relative_to(chart_dir)
-        if not path.is_file() or _IGNORED_NAMES & set(relative.parts) or path.name.endswith(_IGNORED_SUFFIXES):
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return folder_digest(chart_dir, _not_in_chart)
+
+
+def _not_in_chart(relative: Path) -> bool:
+    return bool(_IGNORED_NAMES & set(relative.parts)) or relative.name.endswith(_IGNORED_SUFFIXES)
 
 
 def release_app(

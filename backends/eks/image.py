@@ -9,7 +9,6 @@ be able to push its tag again; with immutable tags that push fails).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from backends.base import APP_DIR
+from backends.base import APP_DIR, folder_digest
 
 # What app/.dockerignore leaves out of the build context, so it does not change the tag either.
 IGNORED_PARTS = {"__pycache__", "build", "dist", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -39,15 +38,15 @@ class AppImage:
 
 def context_digest(app_dir: Path = APP_DIR) -> str:
     """A short digest of every file the image is built from (paths and contents, in a fixed order)."""
-    digest = hashlib.sha256()
-    for path in sorted(app_dir.rglob("*")):
-        relative = path.relative_to(app_dir)
-        if not path.is_file() or IGNORED_PARTS & set(relative.parts) or path.suffix == ".pyc":
-            continue
-        if any(part.endswith(".egg-info") for part in relative.parts):
-            continue
-        digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return folder_digest(app_dir, _not_in_context)[:16]
+
+
+def _not_in_context(relative: Path) -> bool:
+    return (
+        bool(IGNORED_PARTS & set(relative.parts))
+        or relative.suffix == ".pyc"
+        or any(part.endswith(".egg-info") for part in relative.parts)
+    )
 
 
 def prebuilt(reference: str) -> AppImage:
