@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from users_api.config import LOG_LEVELS  # the app's own list: checked before anything starts
+
 from .make_args import MakeArgumentParser, one_of, port, whole_number
 from .processes import (
     IN_USE,
@@ -38,7 +40,6 @@ SERVERS = ("gunicorn", "lambda")
 DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566}
 
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the app's (users_api.config), checked before it starts
 LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
 
 

@@ -11,6 +11,7 @@ Run it with a shape: ``locust -f loadtests/locustfile.py,loadtests/shapes/ramp.p
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import random
@@ -25,7 +26,7 @@ from locust.runners import MasterRunner
 
 from loadtests import plugin  # noqa: F401 - registers the thresholds' options and listeners
 from loadtests.avatar_mix import DEFAULT_MIX, AvatarMixError, parse_mix
-from loadtests.photos import photo
+from loadtests.photos import CONTENT_TYPES, photo
 
 LIST = "GET /users"
 SIGN_UP = "POST /user"
@@ -34,7 +35,6 @@ DELETE = "DELETE /users/[email]"
 _created: list[str] = []  # emails this process signed up, deleted at the end
 
 
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 # (file name, bytes, Content-Type) of each avatar in the mix, made once per process before the load starts
 # (making a 2 MB photo takes up to a second of CPU, which must not stall the load generator mid-run).
 _avatars: Iterator[tuple[str, bytes, str]] = iter(())
@@ -67,7 +67,12 @@ def _make_avatars(environment: Environment, **_: Any) -> None:
 
 def next_avatar() -> tuple[str, bytes, str]:
     """The next photo of the mix; before the mix is made (Locust's init), a small JPEG."""
-    return next(_avatars, ("photo.jpg", photo("JPEG", 60_000), "image/jpeg"))
+    return next(_avatars, None) or _fallback_avatar()
+
+
+@functools.cache
+def _fallback_avatar() -> tuple[str, bytes, str]:
+    return "photo.jpg", photo("JPEG", 60_000), CONTENT_TYPES["JPEG"]
 
 
 class ApiUser(HttpUser):

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 # Below this, a format cannot carry a meaningful picture plus its padding block.
 MIN_BYTES = 4096
 # The largest picture the API decodes (users_api.avatars.MAX_PIXELS is 2048 x 2048).

@@ -37,7 +37,7 @@ from devtools.stack import kubeconfig_text, write_private
 from .avatar_mix import DEFAULT_MIX, parse_mix
 from .report import history, write_report
 from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher, latency_after_scale_out
-from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold
+from .thresholds import EXIT_THRESHOLD_FAILED, ThresholdError, parse_threshold, thresholds_in
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = Path(__file__).resolve().parent / "shapes"
@@ -62,15 +62,11 @@ def thresholds_file(raw: str) -> Path:
         raise ValueError(
             f"{raw!r} is not valid YAML ({getattr(exc, 'problem', None) or 'unreadable'}{where})"
         ) from None
-    lists = document.values() if isinstance(document, dict) else [document]
-    for specs in lists:
-        if not isinstance(specs, list) or not all(isinstance(spec, str) for spec in specs):
-            raise ValueError(f"{raw!r} holds no list of thresholds such as ['p95<500'] (nor a profile -> list mapping)")
-        for spec in specs:
-            try:
-                parse_threshold(spec)
-            except ThresholdError as exc:
-                raise ValueError(f"{raw!r} has a threshold that does not read: {exc}") from None
+    for profile in document if isinstance(document, dict) else [None]:  # every profile's list must read
+        try:
+            thresholds_in(document, "the file", profile)
+        except ThresholdError as exc:
+            raise ValueError(f"{raw!r} does not read as thresholds: {exc}") from None
     return path
 
 

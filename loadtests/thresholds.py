@@ -98,13 +98,18 @@ def load_thresholds(path: Path, profile: str | None = None) -> list[Threshold]:
         document = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ThresholdError(f"cannot read thresholds file {path}: {exc}") from None
+    return thresholds_in(document, str(path), profile)
+
+
+def thresholds_in(document: Any, source: str, profile: str | None = None) -> list[Threshold]:
+    """The thresholds of a parsed thresholds file (``source`` names it in errors): its list, or its profile's."""
     if isinstance(document, Mapping):
         if profile is None or profile not in document:
             known = ", ".join(sorted(document))
-            raise ThresholdError(f"{path} has no thresholds for {profile!r}: it has {known}")
+            raise ThresholdError(f"{source} has no thresholds for {profile!r}: it has {known}")
         document = document[profile]
     if not isinstance(document, list) or not all(isinstance(item, str) for item in document):
-        raise ThresholdError(f"{path}: expected a list of threshold specs such as 'p95<500'")
+        raise ThresholdError(f"{source}: expected a list of threshold specs such as 'p95<500'")
     return [parse_threshold(item) for item in document]
 
 

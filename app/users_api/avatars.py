@@ -31,7 +31,7 @@ MAX_PIXELS = 2048 * 2048
 # JPEGs keep every full-size coefficient whatever the scale (a 409-byte 48 MP one cost 378 MB), and PNG,
 # GIF and WebP decode in full only: they are held to MAX_PIXELS.
 JPEG_MAX_PIXELS = 48_000_000
-_JPEG_SCALES = (1, 2, 4, 8)
+_JPEG_SCALES = (1, 2, 4)  # and 8, which brings any JPEG within JPEG_MAX_PIXELS under MAX_PIXELS
 # Stored avatars fit in this square: larger ones are scaled down before they are encoded.
 MAX_SIDE = 1024
 # The only ancillary data an encoder may carry over: everything else (EXIF, ICC, comments, text) is dropped.
@@ -106,7 +106,7 @@ def _jpeg_scale(width: int, height: int) -> int:
     for scale in _JPEG_SCALES:
         if -(-width // scale) * -(-height // scale) <= MAX_PIXELS:  # libjpeg rounds each side up
             return scale
-    return 1
+    return 8
 
 
 def _target_mode(fmt: str, mode: str) -> str:

@@ -18,13 +18,13 @@ from PIL import Image
 
 from devtools.processes import free_port, gunicorn_command, lambda_front_command, spawn, stop, wait_for_http
 from devtools.resources import app_environment
+from loadtests.photos import CONTENT_TYPES
 from tests.support import PHOTO_FORMATS, PHOTO_SIZES, REGION, phone_photo, photo_bytes
 from users_api.config import DEFAULT_MAX_AVATAR_BYTES
 
 pytestmark = pytest.mark.integration
 
 LIMIT = DEFAULT_MAX_AVATAR_BYTES
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 @pytest.fixture(params=["gunicorn", "lambda"])
