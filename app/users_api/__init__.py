@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
         ),
         "max_avatar_bytes": settings.max_avatar_bytes,
         "avatar_url_ttl_seconds": settings.avatar_url_ttl_seconds,
+        "request_deadline_seconds": settings.request_deadline_seconds,
         "openapi": resources.files(__package__).joinpath("openapi.json").read_bytes(),
     }
     app.register_blueprint(api)

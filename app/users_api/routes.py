@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .avatars import reencode
+from .deadline import Deadline
 from .errors import ApiError, error_response
 from .readiness import CACHE_SECONDS, Readiness
 from .store import User, UserStore
@@ -27,6 +28,28 @@ TEXT_FIELD_MAX_BYTES = 4096
 def _store() -> UserStore:
     store: UserStore = current_app.extensions[EXTENSION_KEY]["store"]
     return store
+
+
+def _deadline() -> Deadline:
+    """This request's budget for its AWS calls (REQUEST_DEADLINE_SECONDS), below the platform's timeouts."""
+    return Deadline(current_app.extensions[EXTENSION_KEY]["request_deadline_seconds"])
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _idempotency_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(raw):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "Idempotency-Key must be 1 to 128 letters, digits or . _ : - (e.g. a UUID)",
+            field="Idempotency-Key",
+        )
+    return raw
 
 
 _URL_SAFE_EMAIL = re.compile(r"^[A-Za-z0-9@._+-]+$")
@@ -52,7 +75,7 @@ def _user_json(user: User, root: str) -> dict[str, Any]:
 def list_users() -> Response:
     limit = parse_limit(request.args.get("limit"))
     after = decode_cursor(request.args.get("cursor"))
-    page = _store().list_users(limit, after)
+    page = _store().list_users(limit, after, _deadline())
     root = request.url_root
     response = jsonify([_user_json(user, root) for user in page.users])
     if page.last_email is not None:
@@ -63,6 +86,7 @@ def list_users() -> Response:
 
 @api.post("/user")
 def create_user() -> tuple[Response, int, dict[str, str]]:
+    idempotency_key = _idempotency_key()
     if request.mimetype != "multipart/form-data":
         raise ApiError(
             415,
@@ -99,7 +123,7 @@ def create_user() -> tuple[Response, int, dict[str, str]]:
             f"the avatar is larger than {limit} bytes (MAX_AVATAR_BYTES): send a smaller image",
             field="avatar",
         )
-    user = _store().create_user(name, email, reencode(raw))
+    user = _store().create_user(name, email, reencode(raw), _deadline(), idempotency_key)
     root = request.url_root
     return jsonify(_user_json(user, root)), 201, {"Location": _user_url(root, user.email)}
 
@@ -118,20 +142,20 @@ def _read_at_most(stream: Any, limit: int) -> bytes | None:
 
 @api.get("/users/<path:email>")
 def get_user(email: str) -> Response:
-    user = _store().get_user(lookup_email(email))
+    user = _store().get_user(lookup_email(email), _deadline())
     return jsonify(_user_json(user, request.url_root))
 
 
 @api.delete("/users/<path:email>")
 def delete_user(email: str) -> tuple[str, int]:
-    _store().delete_user(lookup_email(email))
+    _store().delete_user(lookup_email(email), _deadline())
     return "", 204
 
 
 @api.get("/users/<path:email>/avatar")
 def get_avatar(email: str) -> WerkzeugResponse:
     ttl = current_app.extensions[EXTENSION_KEY]["avatar_url_ttl_seconds"]
-    response = redirect(_store().avatar_download_url(lookup_email(email), ttl), code=302)
+    response = redirect(_store().avatar_download_url(lookup_email(email), ttl, _deadline()), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
 
