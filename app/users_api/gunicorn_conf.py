@@ -1,8 +1,22 @@
 """gunicorn settings for the container: ``gunicorn -c python:users_api.gunicorn_conf users_api.wsgi:app``.
 
-Workers and threads come from GUNICORN_WORKERS and GUNICORN_THREADS; PORT sets
-the port (default 5000). SIGTERM makes gunicorn stop accepting, finish
-in-flight requests for up to ``graceful_timeout`` seconds, then exit.
+Workers come from GUNICORN_WORKERS, connections per worker from
+GUNICORN_WORKER_CONNECTIONS; PORT sets the port (default 5000). SIGTERM makes
+gunicorn stop accepting, finish in-flight requests for up to
+``graceful_timeout`` seconds, then exit.
+
+Why gevent workers, not gthread (gunicorn 27.0.1's ``workers/gthread.py``): a
+gthread worker hands each accepted connection to a pool thread, which waits
+at most 5 s for its *first* bytes and then parses the request with a blocking
+socket and no read timeout; a client that sends part of its headers or body
+and stops holds that thread for as long as it likes, so ``threads`` such
+clients (8 with 2 x 4) froze the app, ``/livez`` included, and so did 8
+requests waiting on a hung AWS call. A gevent worker (``workers/ggevent.py``,
+``base_async.py``) serves each connection in a greenlet: a stalled client or
+a slow AWS call (botocore's sockets are patched) waits without holding anything
+others need, up to ``worker_connections`` per worker. Header reads are bounded
+by ``keepalive`` (its ``timeout_ctx``); bodies have no read timeout there either,
+so the bound on stalled clients is ``worker_connections`` per worker.
 """
 
 from __future__ import annotations
@@ -23,8 +37,10 @@ def _positive(name: str, default: int) -> int:
 
 bind = f"0.0.0.0:{_positive('PORT', 5000)}"
 workers = _positive("GUNICORN_WORKERS", 2)
+# Kept for the command line's --threads (gunicorn ignores it for gevent workers).
 threads = _positive("GUNICORN_THREADS", 4)
-worker_class = "gthread"
+worker_class = "gevent"
+worker_connections = _positive("GUNICORN_WORKER_CONNECTIONS", 1000)
 graceful_timeout = _positive("GUNICORN_GRACEFUL_TIMEOUT", 25)
 timeout = 30
 keepalive = 75  # longer than the ALB's 60 s idle timeout, so the ALB closes first
@@ -40,7 +56,7 @@ loglevel = "warning"
 
 def on_starting(server: object) -> None:
     """Fail fast in the master, with one line, when the app's configuration is missing or wrong."""
-    from users_api.config import ConfigError, Settings
+    from users_api.config import ConfigError, Settings  # the standard library only: safe before gevent patches
 
     try:
         Settings.from_env()
