@@ -50,9 +50,8 @@ def assert_consistent(bucket_keys: Callable[[], list[str]]) -> None:
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "X"
-    )
+    response: Any = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "X")
 
 
 def create(app: Flask, **headers: str) -> Any:
