@@ -23,6 +23,7 @@ GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
 BACKEND ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
+PENDING_MAX_AGE ?= 1200
 IMAGE ?= flask-platform/users-api:dev
 # make loadtest
 SCENARIO ?= smoke
@@ -90,7 +91,7 @@ local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emul
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
 	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
-	  --backend '$(BACKEND)' --lambda-timeout '$(LAMBDA_TIMEOUT)'
+	  --backend '$(BACKEND)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --pending-max-age '$(PENDING_MAX_AGE)'
 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address

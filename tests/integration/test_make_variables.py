@@ -46,6 +46,7 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("local", "LAMBDA_TIMEOUT", "0"),
     ("local", "BACKEND", "nomad"),
     ("local", "LOG_LEVEL", "LOUD"),
+    ("local", "PENDING_MAX_AGE", "-1"),
     ("loadtest", "SCENARIO", "nope"),
     ("loadtest", "BACKEND", "nomad"),
     ("loadtest", "TIME_SCALE", "0"),
