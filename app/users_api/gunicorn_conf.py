@@ -49,6 +49,11 @@ worker_tmp_dir = "/tmp"
 # $HOME/.gunicorn/gunicorn.ctl. In the container HOME is /nonexistent on a read-only root filesystem, so it
 # could only fail and log a warning; nothing here uses gunicornc, so none is opened (--no-control-socket).
 control_socket_disable = True
+# gunicorn itself trusts X-Forwarded-Proto (secure_scheme_headers) from 127.0.0.1 by default, whatever
+# TRUSTED_PROXIES says: under `make local` (TRUSTED_PROXIES=0) any local client could make the app build https://
+# URLs. The app's ProxyFix is the one place that decides, from TRUSTED_PROXIES (a hop count: an ALB's or API
+# Gateway's address is not known in advance), so gunicorn trusts no peer's forwarding headers.
+forwarded_allow_ips = ""
 accesslog = None  # the app logs one JSON line per request itself
 errorlog = "-"
 loglevel = "warning"
