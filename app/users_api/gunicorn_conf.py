@@ -59,6 +59,44 @@ errorlog = "-"
 loglevel = "warning"
 
 
+def post_worker_init(worker: object) -> None:
+    """gunicorn's own error answers (bad framing, a request line or headers past its limits) in the API's JSON shape.
+
+    gunicorn 27.0.1 answers those itself, before the app sees the request: ``Worker.handle_error``
+    (workers/base.py) picks the status (400, 414, 431, ...) and calls ``util.write_error``, which writes an HTML
+    page with no request id. That one function is replaced in each worker, so clients get the same JSON error
+    shape, an ``X-Request-Id`` and ``nosniff`` from every layer. The message never echoes what the client sent.
+    """
+    from gunicorn import util  # type: ignore[import-untyped]
+
+    util.write_error = _write_json_error
+
+
+def _write_json_error(sock: object, status_int: int, reason: str, mesg: str) -> None:
+    import json
+    import re
+    import uuid
+
+    from gunicorn import util  # type: ignore[import-untyped]
+
+    code = re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or "bad_request"
+    message = _SERVER_ERROR_MESSAGES.get(status_int, f"{reason}: the request could not be read")
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-Id: {uuid.uuid4().hex}\r\nX-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+_SERVER_ERROR_MESSAGES = {
+    400: "the request's line, headers or framing are malformed: send a well-formed HTTP/1.1 request",
+    414: "the request line is longer than the server accepts (4094 bytes): shorten the URL",
+    431: "the request's headers are too many or too large: send fewer or shorter headers",
+}
+
+
 def on_starting(server: object) -> None:
     """Fail fast in the master, with one line, when the app's configuration is missing or wrong."""
     from users_api.config import ConfigError, Settings  # the standard library only: safe before gevent patches

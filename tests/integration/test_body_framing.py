@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,41 @@ def test_a_body_shorter_than_its_content_length_is_a_400_in_json(server: int) ->
     status, _, rest = answer.partition(b"\r\n")
     assert status.split(b" ")[1] == b"400", answer[:300]
     assert b"application/json" in rest.lower()
+
+
+@pytest.fixture
+def gunicorn(moto_server: str, names: tuple[str, str], tmp_path: Path) -> Iterator[int]:
+    port = free_port()
+    process = spawn(
+        gunicorn_command(port),
+        env=app_environment(moto_server, REGION, *names),
+        log=(tmp_path / "server.log").open("ab"),
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)
+    yield port
+    stop(process)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414", "uri_too_long"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n",
+            b"431",
+            "request_header_fields_too_large",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n", b"400", "bad_request"),
+    ],
+    ids=["long-request-line", "huge-header", "malformed-header"],
+)
+def test_errors_gunicorn_answers_itself_are_json_with_a_request_id(
+    gunicorn: int, raw: bytes, status: bytes, code: str
+) -> None:
+    answer = exchange(gunicorn, raw)
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == status, answer[:300]
+    assert b"content-type: application/json" in head.lower()
+    assert b"x-request-id: " in head.lower()
+    assert json.loads(body)["error"]["code"] == code
