@@ -77,7 +77,7 @@ def _write_json_error(sock: object, status_int: int, reason: str, mesg: str) -> 
     import re
     import uuid
 
-    from gunicorn import util  # type: ignore[import-untyped]
+    from gunicorn import util
 
     code = re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or "bad_request"
     message = _SERVER_ERROR_MESSAGES.get(status_int, f"{reason}: the request could not be read")
