@@ -176,3 +176,14 @@ def test_the_docs_page_may_not_be_framed_and_its_oauth_redirect_page_has_a_polic
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert redirect_page.status_code == 200
     assert "frame-ancestors 'none'" in redirect_page.headers["Content-Security-Policy"]
+
+
+def test_an_address_that_lower_casing_lengthens_past_the_limit_is_refused(client: FlaskClient) -> None:
+    """'İ' lower-cases to two code points: 223 characters sent, 255 stored. The limit holds for what is stored."""
+    email = "İ" * 32 + "@" + ".".join(["a" * 60, "b" * 60, "c" * 60]) + ".example"
+    assert len(email) <= EMAIL_MAX_CHARS < len(email.lower())
+
+    response = post(client, email=email)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "email"
