@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from struct import error as struct_error
 
 from .errors import ApiError
 
@@ -98,7 +99,7 @@ def reencode(raw: bytes) -> Avatar:
                 raise _unsupported(_TOO_MANY_PIXELS)
             image.load()
             fmt = "JPEG" if image.format in _JPEG_FAMILY else str(image.format)
-            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+            orientation = _orientation(image)
             frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
             if max(frame.size) > MAX_SIDE:
                 frame.thumbnail((MAX_SIDE, MAX_SIDE))  # in place, keeping the aspect ratio
@@ -116,6 +117,15 @@ def reencode(raw: bytes) -> Avatar:
         raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
     content_type, extension, _ = FORMATS[fmt]
     return Avatar(data=out.getvalue(), content_type=content_type, extension=extension)
+
+
+def _orientation(image: object) -> int:
+    """The EXIF orientation, 1 (as stored) when there is none or the EXIF block is unreadable: it is dropped anyway."""
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)  # type: ignore[attr-defined]
+    except (SyntaxError, ValueError, OSError, EOFError, KeyError, IndexError, struct_error):
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 def _jpeg_scale(width: int, height: int) -> int:

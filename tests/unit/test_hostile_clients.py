@@ -187,3 +187,13 @@ def test_an_address_that_lower_casing_lengthens_past_the_limit_is_refused(client
 
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "email"
+
+
+def test_an_unreadable_exif_block_does_not_make_the_image_corrupt() -> None:
+    """The orientation is read best-effort: the block is dropped anyway (random-pixel WebPs carry such blocks)."""
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "WEBP", exif=b"Exif\x00\x00cccccccc")
+
+    stored = Image.open(io.BytesIO(reencode(out.getvalue()).data))
+
+    assert stored.size == (40, 30)
