@@ -151,3 +151,13 @@ def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="flask-platform", stack="test", preview=False)
     return recording
+
+
+def stack_config(config: dict[str, Any]) -> None:
+    """Set the stack's config as `pulumi config set` stores it: strings, and a backend's object as JSON."""
+    pulumi.runtime.set_all_config(
+        {
+            f"flask-platform:{key}": json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in config.items()
+        }
+    )

@@ -9,15 +9,24 @@ from typing import Any
 import pytest
 
 import backends
-from backends import ENTRY_POINT_GROUP, UnknownBackend, known_backends, load_backend
+from backends import ENTRY_POINT_GROUP, NotABackend, UnknownBackend, builtin_backends, known_backends, load_plugin
+from backends.base import BackendPlugin
+
+BUILT_IN = ["eks", "lambda", "minikube"]
 
 
-@pytest.mark.parametrize("name", ["eks", "lambda", "minikube"])
+def test_the_built_ins_are_found_by_their_folders() -> None:
+    assert builtin_backends() == BUILT_IN
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
 def test_each_built_in_backend_loads_by_name(name: str) -> None:
-    factory = load_backend(name)  # `backends.lambda` cannot be imported with an import statement: a keyword
+    plugin = load_plugin(name)  # `backends.lambda` cannot be imported with an import statement: a keyword
 
-    assert factory.__module__ == f"backends.{name}"
-    assert getattr(factory, "__name__", None) == "Backend"
+    assert plugin.name == name
+    assert plugin.factory.__module__ == f"backends.{name}"
+    assert getattr(plugin.factory, "__name__", None) == "Backend"
+    assert plugin.settings.__module__ == f"backends.{name}.settings"
 
 
 @pytest.mark.parametrize(
@@ -30,7 +39,7 @@ def test_each_built_in_backend_loads_by_name(name: str) -> None:
 )
 def test_a_wrong_backend_fails_with_the_known_names_and_the_command(name: str | None, says: str) -> None:
     with pytest.raises(UnknownBackend) as failure:
-        load_backend(name)
+        load_plugin(name)
 
     message = str(failure.value)
     assert says in message
@@ -41,11 +50,19 @@ def test_a_wrong_backend_fails_with_the_known_names_and_the_command(name: str | 
 @pytest.fixture
 def third_party_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A small installed distribution whose entry point registers a backend called `acme`."""
-    (tmp_path / "acme_backend.py").write_text("def Backend(name, spec, opts=None):\n    return ('acme', name)\n")
+    (tmp_path / "acme_backend.py").write_text(
+        "from backends.plugin import BackendPlugin, BackendSettings\n"
+        "class AcmeSettings(BackendSettings):\n    region_code: str = 'eu'\n"
+        "def Backend(name, spec, opts=None):\n    return ('acme', name, spec)\n"
+        "plugin = BackendPlugin('acme', AcmeSettings, Backend, 'Acme Cloud')\n"
+        "not_a_plugin = Backend\n"
+    )
     dist_info = tmp_path / "acme_backend-1.0.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-backend\nVersion: 1.0\n")
-    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = acme_backend:Backend\n")
+    (dist_info / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nacme = acme_backend:plugin\nbroken = acme_backend:not_a_plugin\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "acme_backend", raising=False)
     return "acme"
@@ -54,12 +71,27 @@ def third_party_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_a_third_party_backend_plugs_in_through_the_entry_point_group(third_party_backend: str) -> None:
     assert third_party_backend in known_backends()
 
-    factory = load_backend(third_party_backend)
+    plugin = load_plugin(third_party_backend)
 
-    made: Any = factory("users-api", None)  # type: ignore[arg-type]
-    assert made == ("acme", "users-api")
+    made: Any = plugin.factory("users-api", None)  # type: ignore[arg-type]
+    assert made == ("acme", "users-api", None)
+    assert isinstance(plugin, BackendPlugin)
 
 
-def test_built_in_names_take_precedence_and_are_listed() -> None:
-    assert "lambda" in known_backends()
-    assert set(backends.BUILTIN) <= set(known_backends())
+def test_a_third_party_backends_settings_reach_it_through_the_same_validation(third_party_backend: str) -> None:
+    from backends.config import ConfigError, parse
+
+    spec = parse({"backend": "acme", "acme": {"regionCode": "us"}})
+
+    assert spec.settings.model_dump() == {"region_code": "us"}
+    with pytest.raises(ConfigError, match=r"^acme.zone is not a setting of the acme backend"):
+        parse({"backend": "acme", "acme": {"zone": "a"}})
+
+
+def test_an_entry_point_that_is_not_a_plugin_is_named(third_party_backend: str) -> None:
+    with pytest.raises(NotABackend, match="backend 'broken' does not provide a BackendPlugin"):
+        load_plugin("broken")
+
+
+def test_built_in_names_are_listed() -> None:
+    assert set(backends.builtin_backends()) <= set(known_backends())
