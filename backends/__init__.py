@@ -1,8 +1,8 @@
 """The backend registry: a name -> a BackendPlugin, imported only when chosen.
 
 Built-in backends are this package's sub-packages (``backends/<name>/``), each exposing ``plugin``; they are
-found by listing the folder, so this module names none of them. ``backends.lambda`` cannot be written as an
-import statement (``lambda`` is a keyword), hence importlib. Third-party backends plug in through the
+found by listing the folder, so this module names none of them; importlib imports them by name (a folder may
+be named after a Python keyword, which no import statement can name). Third-party backends plug in through the
 entry-point group ``flask_platform.backends``, whose entry point names their ``BackendPlugin`` (see
 ARCHITECTURE.md, "The plugin API"). A built-in's name wins over an entry point of the same name.
 """

@@ -5,7 +5,7 @@ args; the component builds the AppSpec (``build_spec``). Pulumi.yaml documents t
 not apply under unit-test mocks: the defaults that count are the settings classes' own fields.
 
 Note: ``backend`` here is this project's key (``flask-platform:backend``), set with
-``pulumi config set backend lambda``; it is not Pulumi's state ``backend:`` in Pulumi.yaml.
+``pulumi config set backend <name>``; it is not Pulumi's state ``backend:`` in Pulumi.yaml.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def build_spec(
 
 def parse(values: Mapping[str, Any], stack: str = "dev", region: str | None = None) -> AppSpec:
     """An AppSpec from stack-config-shaped values: ``backend``, the app's keys (``logLevel``), and the backend's
-    object under its name (``{"lambda": {"memoryMb": 1024}}``); errors phrased as `pulumi config set` commands."""
+    object under its name (``{"<name>": {"memoryMb": 1024}}``); errors phrased as `pulumi config set` commands."""
     backend = values.get("backend")
     app_keys = set(app_setting_keys())
     with hints_for(CONFIG_HINTS):

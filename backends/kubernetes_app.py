@@ -9,13 +9,14 @@ once here, so every cluster runs the same chart the same way.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import REPO_ROOT, AppSpec, folder_digest
 from .image import AppImage
@@ -39,18 +40,25 @@ def chart_path() -> str:
 # What the chart's .helmignore leaves out of it: editor and OS leftovers change no release.
 _IGNORED_NAMES = {".DS_Store", "__pycache__", ".git", ".vscode", ".idea"}
 _IGNORED_SUFFIXES = (".swp", ".bak", ".tmp", ".orig", "~")
-RELEASE_TIMEOUT_SECONDS = 600  # image pulls and, on EKS, nodes joining take minutes
+RELEASE_TIMEOUT_SECONDS = 600  # image pulls and, on a new cluster, nodes joining take minutes
 
 
 class KubernetesSettings(BackendSettings):
     """The settings every Kubernetes backend has: where the release goes and the HorizontalPodAutoscaler's bounds."""
 
-    namespace: str = Field("users-api", pattern=KUBERNETES_NAME, description="The release's Kubernetes namespace.")
+    namespace: str = Field("users-api", description="The release's Kubernetes namespace.")
     min_replicas: int = Field(2, ge=1, le=100, description="Fewest app pods the HorizontalPodAutoscaler keeps.")
     max_replicas: int = Field(10, ge=1, le=500, description="Most app pods the HorizontalPodAutoscaler may run.")
     cpu_target_percent: int = Field(
         70, ge=10, le=95, description="Average CPU utilisation the HorizontalPodAutoscaler aims for."
     )
+
+    @field_validator("namespace")
+    @classmethod
+    def _kubernetes_name(cls, value: str) -> str:
+        if not re.fullmatch(KUBERNETES_NAME, value):
+            raise ValueError("is not a Kubernetes name (1-63 lower-case letters, digits and dashes)")
+        return value
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> Self:
@@ -105,7 +113,7 @@ def chart_values(
         "image": {
             "repository": image.repository,
             "tag": image.tag,
-            **({"digest": image.digest} if image.digest else {}),
+            "digest": image.digest,  # "" (the chart's default): the tag is used
             "pullPolicy": "IfNotPresent",
         },
         "env": dict(environment),
@@ -142,7 +150,7 @@ def release_app(
     to it), so the releaseName output is also the HPA's name the load tests watch, whatever the component is
     called. Atomic: a failed upgrade rolls back instead of leaving a half-updated app. The chart's digest goes with the
     values (``chartDigest``): a changed chart is upgraded without a version bump. ``create_namespace=False`` when the
-    backend creates the namespace itself (eks: it carries a label Helm cannot set)."""
+    backend creates the namespace itself (to label it, say, which Helm cannot)."""
     digest = chart_digest(CHART_DIR)
     return k8s.helm.v3.Release(
         f"{name}-release",

@@ -1,7 +1,7 @@
 """The plugin API: everything a backend may import from the platform, built-in or third-party alike.
 
-A backend imports this module and nothing else of ``backends`` (a test holds the built-ins and the fargate
-package to it). It declares a ``BackendSettings`` subclass (its settings, their defaults and checks), a
+A backend imports this module and nothing else of ``backends`` (a test holds the built-ins and the plugins/
+packages to it). It declares a ``BackendSettings`` subclass (its settings, their defaults and checks), a
 ``pulumi.ComponentResource`` built as ``Backend(name, spec, opts)`` that fills a ``Deployment``, and a
 ``BackendPlugin`` joining them under its name. ARCHITECTURE.md, "The plugin API", walks through it.
 

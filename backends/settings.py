@@ -5,12 +5,12 @@ Two kinds of settings reach a deployment, from either of two places:
 - the app's own (``AppSettings``: its name, limits, log level and retention, deletion protection), under the
   project's config namespace (``pulumi config set logLevel DEBUG``) or as FlaskPlatform's top-level args;
 - the chosen backend's (a ``BackendSettings`` subclass that the backend's package declares), under one config
-  object named after the backend (``pulumi config set --path lambda.memoryMb 1024``, i.e. the key
-  ``flask-platform:lambda``) or as FlaskPlatform's ``backend_config`` map, keyed alike (``{"memoryMb": 1024}``).
+  object named after the backend (``pulumi config set --path <name>.memoryMb 1024``, i.e. the key
+  ``flask-platform:<name>``) or as FlaskPlatform's ``backend_config`` map, keyed alike (``{"memoryMb": 1024}``).
 
 A backend's object sits in this project's namespace, so it never collides with a provider's own namespace
-(``eks:`` is pulumi-eks's, ``aws:`` AWS's) nor with another backend's keys. Only the chosen backend's settings
-are read: a wrong eks value cannot stop a lambda stack.
+(a provider's is named after the provider, like ``aws:``) nor with another backend's keys. Only the chosen
+backend's settings are read: a wrong value of another backend's cannot stop this stack.
 
 Every problem becomes one ``ConfigError`` naming the key, the value, what is wrong and how to fix it, phrased
 for where the value came from (stack config or component args: ``hints``).
@@ -67,7 +67,7 @@ class BackendSettings(SettingsModel):
 
 
 @dataclass(frozen=True)
-class SettingProblem(Exception):  # noqa: N818 - a problem with one setting, turned into a ConfigError
+class SettingProblem(Exception):
     """One setting's problem, raised by a check that spans settings: the key (as the user wrote it), the problem,
     and a value that works, for the fix's command."""
 
@@ -198,7 +198,7 @@ def validated(
         field_name = _field_name(model, key)
         shown = hints.backend_key(backend, _camel(field_name or key)) if backend else hints.app_key(field_name or key)
         if first["type"] == "extra_forbidden":
-            known = ", ".join(_camel(name) for name in model.model_fields)
+            known = ", ".join(_camel(name) for name, field in model.model_fields.items() if not field.exclude)
             where = f"the {backend} backend" if backend else "the app's settings"
             raise ConfigError(f"{shown} is not a setting of {where}: the settings are {known}") from None
         given = f"={first['input']!r}" if first["type"] != "missing" else ""
@@ -218,4 +218,3 @@ def problem_error(problem: SettingProblem, backend: str, hints: Hints | None = N
 def app_setting_keys() -> tuple[str, ...]:
     """The app settings' config keys (camelCase), as Pulumi.yaml declares them."""
     return tuple(_camel(name) for name in AppSettings.model_fields)
-

@@ -167,6 +167,12 @@ class EksSettings(KubernetesSettings):
             raise ValueError("must be 1-100 letters, digits, dashes and underscores, starting with a letter or digit")
         return value
 
+    @field_validator("instance_types")
+    @classmethod
+    def _one_architecture(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        instance_architecture(value)
+        return value
+
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_size(cls, value: str) -> str:

@@ -3,6 +3,7 @@ or FlaskPlatform's ``backend_config``. Each setting's type, default, bounds and 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -24,11 +25,13 @@ MOVED_KEYS = {  # the flat keys of earlier releases -> this object's keys
 URL_OF_A_HOST = r"^https?://[^\s/]+(:[0-9]+)?/?$"
 
 
-def _without_slash(value: str) -> str:
+def _url_of_a_host(value: str) -> str:
+    if not re.fullmatch(URL_OF_A_HOST, value):
+        raise ValueError("is not an http(s) URL of a host (e.g. http://localhost:4566)")
     return value.rstrip("/")
 
 
-HostUrl = Annotated[str, Field(pattern=URL_OF_A_HOST), AfterValidator(_without_slash)]
+HostUrl = Annotated[str, AfterValidator(_url_of_a_host)]
 
 
 class MinikubeSettings(KubernetesSettings):

@@ -165,8 +165,10 @@ def test_the_component_builds_the_same_graph_as_the_root_program(
         pytest.param(
             {"backend": "lambda", "backend_config": {"memoryMb": 64}},
             {"backend": "lambda", "lambda": {"memoryMb": "64"}},
-            'backend_config["memoryMb"]=64: Input should be greater than or equal to 128: pass backend_config["memoryMb"]',
-            "lambda.memoryMb='64': Input should be greater than or equal to 128: `pulumi config set --path lambda.memoryMb",
+            'backend_config["memoryMb"]=64: Input should be greater than or equal to 128: '
+            'pass backend_config["memoryMb"]=512',
+            "lambda.memoryMb='64': Input should be greater than or equal to 128: "
+            "`pulumi config set --path lambda.memoryMb 512`",
             id="backend-setting",
         ),
     ],
