@@ -9,7 +9,8 @@ The toolkit: ``Storage`` (the users table and the avatar bucket) and ``app_polic
 the app may do to them, for its role); ``build_and_push`` (the app image in a new ECR repository) and
 ``prebuilt`` (the one image-reference parser, ``ImageReferenceText`` for a settings field); for Kubernetes,
 ``KubernetesSettings``, ``chart_values``, ``app_environment``, ``release_app`` and ``scaling_output``; the app's
-contract (``CONTAINER_PORT``, ``LIVENESS_PATH``, ``READINESS_PATH``).
+contract (``CONTAINER_PORT``, ``LIVENESS_PATH``, ``READINESS_PATH``); ``stack_region`` (``aws:region``, else the AWS
+SDK's variables).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .base import (
     BackendPlugin,
     Deployment,
 )
+from .config import stack_region
 from .image import AppImage, ImageReferenceText, build_and_push, context_digest, prebuilt
 from .kubernetes_app import (
     CHART,
@@ -79,4 +81,5 @@ __all__ = [
     "prebuilt",
     "release_app",
     "scaling_output",
+    "stack_region",
 ]

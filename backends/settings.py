@@ -196,9 +196,14 @@ def validated(
             raise ConfigError(f"{backend or 'the app'}: {message}") from None
         key = str(first["loc"][0])
         field_name = _field_name(model, key)
-        shown = hints.backend_key(backend, _camel(field_name or key)) if backend else hints.app_key(field_name or key)
+        alias = model.model_fields[field_name].alias if field_name else None
+        shown = (
+            hints.backend_key(backend, alias or _camel(field_name or key))
+            if backend
+            else hints.app_key(field_name or key)
+        )
         if first["type"] == "extra_forbidden":
-            known = ", ".join(_camel(name) for name, field in model.model_fields.items() if not field.exclude)
+            known = ", ".join(field.alias or name for name, field in model.model_fields.items() if not field.exclude)
             where = f"the {backend} backend" if backend else "the app's settings"
             raise ConfigError(f"{shown} is not a setting of {where}: the settings are {known}") from None
         given = f"={first['input']!r}" if first["type"] != "missing" else ""
