@@ -255,7 +255,8 @@ def test_the_autoscalers_desired_count_survives_the_next_up() -> None:
     changed = keep_autoscaled_desired_count(service)
 
     assert changed is not None
-    assert changed.opts is not None and changed.opts.ignore_changes == ["desiredCount"]
+    assert changed.opts is not None
+    assert changed.opts.ignore_changes == ["desiredCount"]
     assert changed.props == {"desiredCount": 2}
     assert keep_autoscaled_desired_count(other) is None
 
@@ -274,7 +275,8 @@ def test_the_outputs_fill_the_contract_and_the_scaling_output_is_exactly_the_ecs
     scaling = outputs["scaling"]
 
     assert outputs["backend"] == "fargate"
-    assert outputs["tableName"] and outputs["bucketName"]
+    assert outputs["tableName"]
+    assert outputs["bucketName"]
     assert set(scaling) == set(SCALING_KEYS)
     assert all(isinstance(scaling[key], kind) for key, kind in SCALING_KEYS.items())
     assert scaling == {
