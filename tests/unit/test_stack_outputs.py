@@ -11,7 +11,7 @@ import pytest
 
 from devtools.stack import StackError, selected_stack_outputs, stack_outputs
 
-OUTPUTS = {"url": "http://users-api-alb-1.us-east-1.elb.amazonaws.com", "backend": "fargate", "scaling": {"kind": "ecs"}}
+OUTPUTS = {"url": "http://users-api-alb-1.elb.amazonaws.com", "backend": "fargate", "scaling": {"kind": "ecs"}}
 
 
 @pytest.fixture
