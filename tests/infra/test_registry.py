@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 import backends
 from backends import ENTRY_POINT_GROUP, NotABackend, UnknownBackend, builtin_backends, known_backends, load_plugin
 from backends.base import BackendPlugin
+from tests.infra.conftest import RecordingMocks
 
 BUILT_IN = ["eks", "lambda", "minikube"]
 
@@ -95,3 +97,79 @@ def test_an_entry_point_that_is_not_a_plugin_is_named(third_party_backend: str) 
 
 def test_built_in_names_are_listed() -> None:
     assert set(backends.builtin_backends()) <= set(known_backends())
+
+
+# A fifth backend written from the README's "Write your own backend" alone: settings, a component using the toolkit,
+# the plugin, an entry point. Nothing of the platform changes for it.
+FIFTH_BACKEND = """
+import json
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field
+from backends.plugin import AppSpec, BackendPlugin, BackendSettings, Deployment, Storage, app_policy_statements
+
+
+class RunnerSettings(BackendSettings):
+    instances: int = Field(1, ge=1, le=4, description="How many app runners.")
+
+
+class Backend(pulumi.ComponentResource):
+    def __init__(self, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("flask-platform:backends:Runner", name, None, opts)
+        settings = spec.settings_as(RunnerSettings)
+        storage = Storage(name, tags=spec.tags, deletion_protection=spec.deletion_protection,
+                          opts=pulumi.ResourceOptions(parent=self))
+        aws.iam.Policy(f"{name}-app", policy=pulumi.Output.all(storage.table.arn, storage.bucket.arn).apply(
+            lambda arns: json.dumps({"Version": "2012-10-17", "Statement": app_policy_statements(*arns)})),
+            opts=pulumi.ResourceOptions(parent=self))
+        self.deployment = Deployment(url="http://runner.example", backend="runner", table_name=storage.table.name,
+                                     bucket_name=storage.bucket.bucket,
+                                     scaling={"kind": "runner", "instances": settings.instances,
+                                              "environment": spec.app_environment()})
+        self.register_outputs(self.deployment.outputs())
+
+
+plugin = BackendPlugin(name="runner", settings=RunnerSettings, factory=Backend, description="App runners.")
+"""
+
+
+@pytest.fixture
+def fifth_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "runner_backend.py").write_text(FIFTH_BACKEND)
+    dist_info = tmp_path / "runner_backend-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: runner-backend\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nrunner = runner_backend:plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "runner_backend", raising=False)
+    return "runner"
+
+
+def test_a_fifth_backends_settings_reach_it_through_the_component(mocks: RecordingMocks, fifth_backend: str) -> None:
+    from backends.component import FlaskPlatform
+
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[None]:
+        platform = FlaskPlatform(
+            "users-api", {"backend": fifth_backend, "log_level": "warning", "backend_config": {"instances": "3"}}
+        )
+        return pulumi.Output.all(scaling=platform.scaling, backend=platform.backend).apply(outputs.update)
+
+    program()
+
+    assert outputs["backend"] == "runner"
+    assert outputs["scaling"] == {"kind": "runner", "instances": 3, "environment": {"LOG_LEVEL": "WARNING"}}
+    assert "flask-platform:backends:Runner" in {resource.typ for resource in mocks.resources}
+
+
+def test_a_fifth_backends_bad_setting_is_named_for_the_component(mocks: RecordingMocks, fifth_backend: str) -> None:
+    from backends.component import FlaskPlatform
+    from backends.config import ConfigError
+
+    with pytest.raises(ConfigError) as failure:
+        FlaskPlatform("users-api", {"backend": fifth_backend, "backend_config": {"instances": 9}})
+
+    assert str(failure.value).startswith('backend_config["instances"]=9: Input should be less than or equal to 4')
+    assert mocks.resources == []
