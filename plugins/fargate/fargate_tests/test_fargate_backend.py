@@ -324,3 +324,10 @@ def test_the_root_program_deploys_it_from_stack_config(mocks: RecordingMocks) ->
 
     assert mocks.one("aws:appautoscaling/target:Target").inputs["maxCapacity"] == 6
     assert "flask-platform:index:FlaskPlatform" in {resource.typ for resource in mocks.resources}
+
+
+def test_an_unknown_backends_error_lists_it() -> None:
+    from backends import UnknownBackend
+
+    with pytest.raises(UnknownBackend, match=r"choose one of eks, fargate, lambda, minikube"):
+        load_plugin("nomad")
