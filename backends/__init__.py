@@ -1,9 +1,9 @@
 """The backend registry: a name -> a BackendPlugin, imported only when chosen.
 
-Built-in backends are this package's sub-packages (``backends/<name>/``), each exposing ``plugin``; they are
-found by listing the folder, so this module names none of them; importlib imports them by name (a folder may
-be named after a Python keyword, which no import statement can name). Third-party backends plug in through the
-entry-point group ``flask_platform.backends``, whose entry point names their ``BackendPlugin`` (see
+Built-in backends are this package's sub-packages (``backends/<name>/``: every sub-package is a backend), each
+exposing ``plugin``; they are found by listing the folder, so this module names none of them. importlib imports
+them by name (a folder may be named after a Python keyword, which no import statement can name). Third-party
+backends plug in through the entry-point group ``flask_platform.backends``, whose entry point names their ``BackendPlugin`` (see
 ARCHITECTURE.md, "The plugin API"). A built-in's name wins over an entry point of the same name.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 
 from .base import BackendPlugin
+from .settings import current_hints
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
 _HERE = Path(__file__).resolve().parent
@@ -31,12 +32,8 @@ class NotABackend(pulumi.RunError):
 
 
 def builtin_backends() -> list[str]:
-    """The sub-packages of ``backends/`` that are backends (they hold a ``plugin``), by folder name."""
-    return sorted(
-        module.name
-        for module in pkgutil.iter_modules([str(_HERE)])
-        if module.ispkg and "plugin = " in (_HERE / module.name / "__init__.py").read_text()
-    )
+    """The sub-packages of ``backends/``, by folder name: each is a built-in backend (not imported here)."""
+    return sorted(module.name for module in pkgutil.iter_modules([str(_HERE)]) if module.ispkg)
 
 
 def known_backends() -> list[str]:
@@ -46,15 +43,16 @@ def known_backends() -> list[str]:
 def load_plugin(name: str | None) -> BackendPlugin:
     """The plugin called ``name``; fails before any resource exists when the name is wrong."""
     known = ", ".join(known_backends())
+    how = "with `pulumi config set backend <name>`" if current_hints().source == "config" else "as the backend argument"
     if not name:
-        raise UnknownBackend(f"no backend is set: choose one of {known} with `pulumi config set backend <name>`")
+        raise UnknownBackend(f"no backend is set: choose one of {known} {how}")
     if name in builtin_backends():
-        found: object = importlib.import_module(f"{__name__}.{name}").plugin
+        found: object = getattr(importlib.import_module(f"{__name__}.{name}"), "plugin", None)
     else:
         matching = [entry_point for entry_point in entry_points(group=ENTRY_POINT_GROUP) if entry_point.name == name]
         if not matching:
             raise UnknownBackend(
-                f"unknown backend {name!r}: choose one of {known} with `pulumi config set backend <name>` "
+                f"unknown backend {name!r}: choose one of {known} {how} "
                 "(a backend of another package is listed once that package is installed in this project's .venv)"
             )
         found = matching[0].load()

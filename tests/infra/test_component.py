@@ -190,8 +190,7 @@ def test_invalid_args_fail_with_a_fix_phrased_for_where_the_value_came_from(
 
     assert args_message in str(from_args.value)
     assert config_message in str(from_config.value)
-    if "nomad" not in str(args):
-        assert "pulumi config" not in str(from_args.value)
+    assert "pulumi config" not in str(from_args.value)
     assert mocks.resources == []
 
 

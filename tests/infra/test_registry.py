@@ -12,6 +12,7 @@ import pytest
 import backends
 from backends import ENTRY_POINT_GROUP, NotABackend, UnknownBackend, builtin_backends, known_backends, load_plugin
 from backends.base import BackendPlugin
+from backends.settings import CONFIG_HINTS, hints_for
 from tests.infra.conftest import RecordingMocks
 
 BUILT_IN = ["eks", "lambda", "minikube"]
@@ -40,13 +41,21 @@ def test_each_built_in_backend_loads_by_name(name: str) -> None:
     ],
 )
 def test_a_wrong_backend_fails_with_the_known_names_and_the_command(name: str | None, says: str) -> None:
-    with pytest.raises(UnknownBackend) as failure:
+    with pytest.raises(UnknownBackend) as failure, hints_for(CONFIG_HINTS):
         load_plugin(name)
 
     message = str(failure.value)
     assert says in message
     assert "lambda" in message
     assert "pulumi config set backend" in message
+
+
+def test_a_component_user_is_told_to_set_the_argument_not_the_stack_config() -> None:
+    with pytest.raises(UnknownBackend) as failure:
+        load_plugin("heroku")  # outside the root program: the component's args
+
+    assert "as the backend argument" in str(failure.value)
+    assert "pulumi config" not in str(failure.value)
 
 
 @pytest.fixture
