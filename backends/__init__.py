@@ -3,8 +3,8 @@
 Built-in backends are this package's sub-packages (``backends/<name>/``: every sub-package is a backend), each
 exposing ``plugin``; they are found by listing the folder, so this module names none of them. importlib imports
 them by name (a folder may be named after a Python keyword, which no import statement can name). Third-party
-backends plug in through the entry-point group ``flask_platform.backends``, whose entry point names their ``BackendPlugin`` (see
-ARCHITECTURE.md, "The plugin API"). A built-in's name wins over an entry point of the same name.
+backends plug in through the entry-point group ``flask_platform.backends``, whose entry point names their
+``BackendPlugin`` (see ARCHITECTURE.md, "The plugin API"). A built-in's name wins over an entry point of the same name.
 """
 
 from __future__ import annotations
