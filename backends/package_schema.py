@@ -41,11 +41,16 @@ def _pulumi_type(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _constraints(spec: dict[str, Any]) -> str:
     parts = []
+    options = spec.get("anyOf") or [spec]
+    spec = {**next((option for option in options if option.get("type") != "null"), options[0]), **spec}
     if "enum" in spec:
         parts.append("one of " + ", ".join(map(str, spec["enum"])))
+    items = spec.get("items") or {}
+    if "enum" in items:
+        parts.append("each one of " + ", ".join(map(str, items["enum"])))
     if "minimum" in spec or "maximum" in spec:
         parts.append(f"{spec.get('minimum', '')}..{spec.get('maximum', '')}")
-    if "default" in spec:
+    if spec.get("default") not in (None, ""):  # "": the field's description says what empty means
         parts.append(f"default {json.dumps(spec['default'])}")
     return f" ({'; '.join(parts)})" if parts else ""
 
