@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_awsx as awsx
 import pytest
 
 from backends import known_backends, load_plugin
 from backends.config import ConfigError, parse
 from backends.plugin import AVATAR_PREFIX, CONTAINER_PORT
 from flask_platform_fargate import Backend, FargateSettings, plugin
-from flask_platform_fargate.scaling import keep_autoscaled_desired_count
+from flask_platform_fargate.scaling import ECS_SERVICE, keep_autoscaled_desired_count
 from tests.infra.conftest import FARGATE_ALB_HOSTNAME, IMAGE_DIGEST, REGION, Recorded, RecordingMocks, stack_config
+from users_api import gunicorn_conf
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE_NAME = "users-api"  # the service is named after the app, unique in the stack's own cluster
@@ -244,21 +246,72 @@ def test_autoscaling_tracks_cpu_between_min_and_max_tasks(mocks: RecordingMocks)
     assert service_inputs(mocks)["desiredCount"] == 3  # at creation; the transform leaves it to the autoscaler
 
 
-def test_the_autoscalers_desired_count_survives_the_next_up() -> None:
-    service = pulumi.ResourceTransformArgs(
-        True, "aws:ecs/service:Service", "svc", {"desiredCount": 2}, pulumi.ResourceOptions()
-    )
-    other = pulumi.ResourceTransformArgs(
-        True, "aws:ecs/taskDefinition:TaskDefinition", "td", {}, pulumi.ResourceOptions()
-    )
+def child_service(opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceTransformArgs:
+    """What the engine hands a transform for awsx's child service (awsx/ecs/fargateService.ts: ``{parent: this}``)."""
+    props = {"desiredCount": 2, "name": SERVICE_NAME}
+    return pulumi.ResourceTransformArgs(True, ECS_SERVICE, "users-api-service", props, opts or pulumi.ResourceOptions())
 
-    changed = keep_autoscaled_desired_count(service)
+
+def test_awsxs_child_service_leaves_the_count_to_the_autoscaler_and_is_deleted_before_it_is_replaced() -> None:
+    changed = keep_autoscaled_desired_count(child_service())
 
     assert changed is not None
     assert changed.opts is not None
     assert changed.opts.ignore_changes == ["desiredCount"]
-    assert changed.props == {"desiredCount": 2}
+    # A named ECS service cannot be created while the old one of that name is ACTIVE: delete first.
+    assert changed.opts.delete_before_replace is True
+    assert changed.props == {"desiredCount": 2, "name": SERVICE_NAME}
+
+
+def test_the_transform_keeps_what_the_child_already_had() -> None:
+    parent = pulumi.ResourceOptions(ignore_changes=["tags"], protect=False)
+    changed = keep_autoscaled_desired_count(child_service(parent))
+
+    assert changed is not None
+    assert changed.opts is not None
+    assert changed.opts.ignore_changes == ["tags", "desiredCount"]
+    assert changed.opts.protect is False
+
+
+@pytest.mark.parametrize(
+    "typ", ["aws:ecs/taskDefinition:TaskDefinition", "aws:iam/role:Role", "aws:ec2/securityGroup:SecurityGroup"]
+)
+def test_the_transform_leaves_awsxs_other_children_alone(typ: str) -> None:
+    other = pulumi.ResourceTransformArgs(True, typ, "users-api-service", {}, pulumi.ResourceOptions())
+
     assert keep_autoscaled_desired_count(other) is None
+
+
+def test_the_transform_is_a_transforms_option_so_it_reaches_the_remote_components_child(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """awsx's FargateService is a multi-language component: the legacy ``transformations`` never reach its
+    children, the ``transforms`` option does (the engine calls it back for each child)."""
+    seen: list[pulumi.ResourceOptions] = []
+    original = awsx.ecs.FargateService.__init__
+
+    def recording(self: awsx.ecs.FargateService, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(kwargs["opts"])
+        original(self, resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(awsx.ecs.FargateService, "__init__", recording)
+    deploy(mocks)
+
+    (opts,) = seen
+    assert opts.transforms == [keep_autoscaled_desired_count]
+    assert not opts.transformations
+
+
+def test_a_leaving_task_finishes_its_requests_before_it_is_stopped(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    """The ALB drains a deregistered task, then ECS sends SIGTERM, then SIGKILL after the stop timeout: the drain
+    covers gunicorn's longest request, and gunicorn's graceful shutdown fits in the stop timeout."""
+    target_group = mocks.one("aws:lb/targetGroup:TargetGroup").inputs
+
+    assert target_group["deregistrationDelay"] >= gunicorn_conf.timeout
+    assert container(mocks)["stopTimeout"] > gunicorn_conf.graceful_timeout
+    assert container(mocks)["stopTimeout"] <= 120  # Fargate's ceiling for stopTimeout (ECS API reference)
 
 
 def test_the_logs_keep_the_stacks_retention(mocks: RecordingMocks) -> None:

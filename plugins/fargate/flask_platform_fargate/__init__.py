@@ -41,6 +41,9 @@ from .settings import FargateSettings
 __all__ = ["Backend", "FargateSettings", "container_image", "plugin", "task_role_policy"]
 CONTAINER_NAME = "app"
 HEALTH_CHECK_GRACE_SECONDS = 60  # a new task's first /readyz checks are not held against it
+# SIGTERM to SIGKILL: gunicorn's graceful_timeout (25 s, app/users_api/gunicorn_conf.py) must fit. Fargate's default
+# is 30 s too (ContainerDefinition.stopTimeout, ECS API reference); said here so the pairing is visible and tested.
+STOP_TIMEOUT_SECONDS = 30
 
 
 def aws_region() -> str:
@@ -146,6 +149,7 @@ class Backend(pulumi.ComponentResource):
                     image=container_image(image),
                     essential=True,
                     readonly_root_filesystem=True,
+                    stop_timeout=STOP_TIMEOUT_SECONDS,
                     mount_points=[awsx.ecs.TaskDefinitionMountPointArgs(source_volume="tmp", container_path="/tmp")],
                     port_mappings=[
                         awsx.ecs.TaskDefinitionPortMappingArgs(container_port=CONTAINER_PORT, target_group=target_group)

@@ -32,7 +32,12 @@ HEALTH_CHECK = aws.lb.TargetGroupHealthCheckArgs(  # the ALB's view of a task; /
     healthy_threshold=2,
     unhealthy_threshold=3,
 )
-DEREGISTRATION_DELAY_SECONDS = 30  # gunicorn's graceful timeout is shorter; the default 300 s slows every rollout
+# A task leaving the service is first drained by the ALB for this long (no new requests, in-flight ones finish),
+# and only then does ECS send SIGTERM. It must cover the longest request gunicorn lets run (its worker `timeout`,
+# 30 s in app/users_api/gunicorn_conf.py); gunicorn's graceful_timeout (25 s) then has to fit in the container's
+# stop timeout (Fargate's default, 30 s, before SIGKILL). The ALB's default, 300 s, would slow every rollout and
+# every scale-in for nothing.
+DEREGISTRATION_DELAY_SECONDS = 30
 
 
 def create_vpc(
@@ -45,7 +50,7 @@ def create_vpc(
         awsx.ec2.VpcArgs(
             cidr_block=settings.vpc_cidr,
             number_of_availability_zones=settings.availability_zones,
-            enable_dns_hostnames=True,  # awsx's default is false; the gateway endpoints' names need it
+            enable_dns_hostnames=True,  # AWS's default is false in a new VPC; public DNS names for what runs in it
             enable_dns_support=True,
             subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
             subnet_specs=[
