@@ -153,6 +153,36 @@ def test_the_alb_checks_readyz_on_the_apps_port_and_forwards_http(
     assert outputs["url"] == f"http://{FARGATE_ALB_HOSTNAME}"
 
 
+CERTIFICATE = f"arn:aws:acm:{REGION}:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_with_a_certificate_the_alb_serves_https_and_redirects_http(mocks: RecordingMocks) -> None:
+    outputs = deploy(mocks, certificateArn=CERTIFICATE, hostname="API.Example.com.")
+    listeners = {resource.name: resource.inputs for resource in mocks.of_type("aws:lb/listener:Listener")}
+    target_group = mocks.one("aws:lb/targetGroup:TargetGroup")
+    alb_group = mocks.one_named("aws:ec2/securityGroup:SecurityGroup", "users-api-alb")
+
+    https, http = listeners["users-api-https"], listeners["users-api-http"]
+    assert (https["port"], https["protocol"], https["certificateArn"]) == (443, "HTTPS", CERTIFICATE)
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"  # not the API's TLS 1.0 default
+    assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": target_group.outputs["arn"]}]
+    assert http["defaultActions"] == [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+    ]
+    assert sorted(rule["fromPort"] for rule in alb_group["ingress"]) == [80, 443]
+    assert outputs["url"] == "https://api.example.com"
+
+
+def test_without_a_certificate_there_is_one_http_listener_and_no_https_port(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    (listener,) = mocks.of_type("aws:lb/listener:Listener")
+    alb_group = mocks.one_named("aws:ec2/securityGroup:SecurityGroup", "users-api-alb")
+
+    assert listener.inputs["protocol"] == "HTTP"
+    assert [rule["fromPort"] for rule in alb_group["ingress"]] == [80]
+
+
 def test_the_tasks_take_traffic_only_from_the_alb_in_private_subnets(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
@@ -357,11 +387,21 @@ def test_the_outputs_fill_the_contract_and_the_scaling_output_is_exactly_the_ecs
         ({"vpcCidr": "10.0.0.0/24"}, "must be a /16 to /20 block"),
         ({"image": "https://registry/app"}, "is not an image reference"),
         ({"desiredTasks": 3}, "fargate.desiredTasks is not a setting of the fargate backend"),
+        ({"certificateArn": CERTIFICATE}, "certificateArn needs hostname"),
+        (
+            {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x", "hostname": "api.example.com"},
+            "is not an ACM certificate ARN",
+        ),
+        (
+            {"certificateArn": CERTIFICATE.replace(REGION, "eu-west-1"), "hostname": "api.example.com"},
+            f"is a certificate in eu-west-1, but the stack (aws:region) is in {REGION}",
+        ),
+        ({"certificateArn": CERTIFICATE, "hostname": "not a name"}, "is not a DNS name"),
     ],
 )
 def test_bad_settings_are_named_with_the_fix(settings: dict[str, Any], says: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "fargate", "fargate": settings})
+        parse({"backend": "fargate", "fargate": settings}, region=REGION)
 
     assert says in str(failure.value)
 

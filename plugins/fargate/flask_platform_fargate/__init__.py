@@ -90,7 +90,9 @@ class Backend(pulumi.ComponentResource):
         vpc = create_vpc(name, settings, region, tags, parent=self)
         alb_group = load_balancer_security_group(name, vpc, settings, tags, parent=self)
         tasks_group = task_security_group(name, vpc, alb_group, tags, parent=self)
-        target_group, load_balancer = application_load_balancer(name, vpc, alb_group, tags, parent=self)
+        target_group, load_balancer = application_load_balancer(
+            name, vpc, alb_group, settings.certificate_arn, tags, parent=self
+        )
         cluster = aws.ecs.Cluster(f"{name}-cluster", tags=tags, opts=child)
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -182,7 +184,11 @@ class Backend(pulumi.ComponentResource):
             "architecture": settings.architecture,
         }
         self.deployment = Deployment(
-            url=hostname.apply(lambda host: f"http://{host}" if host else ""),
+            url=(
+                f"https://{settings.hostname}"  # the name the certificate covers, not the ALB's own
+                if settings.certificate_arn
+                else hostname.apply(lambda host: f"http://{host}" if host else "")
+            ),
             backend="fargate",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,

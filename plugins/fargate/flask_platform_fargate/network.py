@@ -24,6 +24,10 @@ NAT_STRATEGIES = {"single": awsx.ec2.NatGatewayStrategy.SINGLE, "onePerAz": awsx
 GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")  # the app's data stays off the NAT gateway (no per-GB charge)
 HTTP_PORT = 80
 HTTPS_PORT = 443
+# TLS 1.3 and 1.2 only. Without an explicit policy, an API-created HTTPS listener gets ELBSecurityPolicy-2016-08
+# (TLS 1.0 and 1.1 too: "Security policies for your Application Load Balancer", Elastic Load Balancing guide); the
+# same policy the eks backend's Ingress sets (charts/flask-app/templates/ingress.yaml).
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_CHECK = aws.lb.TargetGroupHealthCheckArgs(  # the ALB's view of a task; /readyz checks DynamoDB and S3
     path=READINESS_PATH,
     matcher="200",
@@ -74,15 +78,15 @@ def create_vpc(
 def load_balancer_security_group(
     name: str, vpc: awsx.ec2.Vpc, settings: FargateSettings, tags: Mapping[str, str], parent: pulumi.Resource
 ) -> aws.ec2.SecurityGroup:
-    """HTTP from anywhere in; out only to the tasks' port inside the VPC."""
+    """HTTP (and HTTPS with a certificate) from anywhere in; out only to the tasks' port inside the VPC."""
+    ports = [HTTP_PORT, HTTPS_PORT] if settings.certificate_arn else [HTTP_PORT]
     return aws.ec2.SecurityGroup(
         f"{name}-alb",
         description="The users API's load balancer: HTTP in, the tasks' port out",
         vpc_id=vpc.vpc_id,
         ingress=[
-            aws.ec2.SecurityGroupIngressArgs(
-                protocol="tcp", from_port=HTTP_PORT, to_port=HTTP_PORT, cidr_blocks=["0.0.0.0/0"]
-            )
+            aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=["0.0.0.0/0"])
+            for port in ports
         ],
         egress=[
             aws.ec2.SecurityGroupEgressArgs(
@@ -118,9 +122,15 @@ def task_security_group(
 
 
 def application_load_balancer(
-    name: str, vpc: awsx.ec2.Vpc, group: aws.ec2.SecurityGroup, tags: Mapping[str, str], parent: pulumi.Resource
+    name: str,
+    vpc: awsx.ec2.Vpc,
+    group: aws.ec2.SecurityGroup,
+    certificate_arn: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
 ) -> tuple[aws.lb.TargetGroup, aws.lb.LoadBalancer]:
-    """An internet-facing ALB in the public subnets, its listener on HTTP forwarding to the tasks' target group."""
+    """An internet-facing ALB in the public subnets forwarding to the tasks' target group: on HTTP, or, with a
+    certificate, on HTTPS with HTTP answered by a permanent redirect to it."""
     load_balancer = aws.lb.LoadBalancer(
         f"{name}-alb",
         load_balancer_type="application",
@@ -142,12 +152,31 @@ def application_load_balancer(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=load_balancer),
     )
+    forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)
+    if certificate_arn:
+        aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=load_balancer.arn,
+            port=HTTPS_PORT,
+            protocol="HTTPS",
+            ssl_policy=SSL_POLICY,
+            certificate_arn=certificate_arn,
+            default_actions=[forward],
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=load_balancer),
+        )
+    redirect = aws.lb.ListenerDefaultActionArgs(
+        type="redirect",
+        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+            protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+        ),
+    )
     aws.lb.Listener(
         f"{name}-http",
         load_balancer_arn=load_balancer.arn,
         port=HTTP_PORT,
         protocol="HTTP",
-        default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
+        default_actions=[redirect if certificate_arn else forward],
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=load_balancer),
     )
