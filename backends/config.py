@@ -105,6 +105,29 @@ def moved_key_commands(config: pulumi.Config, backend: str, moved_keys: Mapping[
     return lines
 
 
+def keys_set_without_path(config: pulumi.Config, backend: str) -> list[str]:
+    """Lines for keys like ``fargate.maxTasks`` stored literally: `pulumi config set fargate.maxTasks 20` without
+    ``--path`` makes a key of that whole name, which nothing reads, so the value would be silently ignored.
+
+    The stack's keys are the SDK's config map (``pulumi.runtime.config.CONFIG``, what the language host set) and the
+    ``PULUMI_CONFIG`` variable, the two places ``pulumi.runtime.get_config`` reads."""
+    namespace = f"{config.name}:"
+    stored = {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()}
+    dotted = sorted(
+        key.removeprefix(namespace) for key in stored if key.startswith(f"{namespace}{backend}.") and key != namespace
+    )
+    lines = []
+    for key in dotted:
+        secret = pulumi.runtime.is_config_secret(f"{namespace}{key}")
+        value = config.get(key)
+        shown = "--secret <value>" if secret or value is None else shlex.quote(value)
+        lines.append(
+            f"{key} is a key of its own, which nothing reads (it was set without --path): "
+            f"`pulumi config rm {key}` then `pulumi config set --path {key} {shown}`"
+        )
+    return lines
+
+
 def stack_config() -> dict[str, Any]:
     """The running stack's settings, as FlaskPlatform's args: the app's keys, the backend and its config object.
 
@@ -117,8 +140,11 @@ def stack_config() -> dict[str, Any]:
             args[name] = value
     if backend:
         plugin = load_plugin(backend)
-        if moves := moved_key_commands(config, backend, plugin.moved_keys):
-            raise ConfigError("\n".join(moves))
+        if problems := [
+            *moved_key_commands(config, backend, plugin.moved_keys),
+            *keys_set_without_path(config, backend),
+        ]:
+            raise ConfigError("\n".join(problems))
         found = config.get_object(backend)
         if found is not None and not isinstance(found, dict):
             raise ConfigError(

@@ -1,5 +1,6 @@
-"""An existing stack's flat keys of an earlier release: refused with every new key's command in one error, its values
-quoted for the shell, and a secret's value never echoed (the error reaches the console and CI logs)."""
+"""An existing stack's flat keys of an earlier release, and a backend's key set without --path: refused with every
+fix's command in one error, its values quoted for the shell, and a secret's value never echoed (the error reaches the
+console and CI logs)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import pulumi
 import pytest
 
 from backends.config import ConfigError, stack_config
+from tests.infra.conftest import RecordingMocks
 
 PROJECT = "flask-platform"
 SHELL = shutil.which("sh") or "sh"
 
 
 @pytest.fixture(autouse=True)
-def no_secret_keys_left_behind() -> Iterator[None]:
+def project(mocks: RecordingMocks) -> Iterator[None]:
+    """The mock engine names the project (pulumi.Config's namespace); no secret keys are left to the next test."""
     yield
     pulumi.runtime.set_all_config({}, [])
 
@@ -78,3 +81,18 @@ def test_a_stack_without_old_keys_reads_its_backends_object() -> None:
     set_config({"backend": "lambda", "lambda": json.dumps({"memoryMb": 1024})})
 
     assert stack_config() == {"backend": "lambda", "backend_config": {"memoryMb": 1024}}
+
+
+def test_a_key_set_without_path_is_refused_with_the_path_command() -> None:
+    lines = refused({"backend": "fargate", "fargate.maxTasks": "20", "fargate": json.dumps({"minTasks": 3})})
+
+    assert lines == [
+        "fargate.maxTasks is a key of its own, which nothing reads (it was set without --path): "
+        "`pulumi config rm fargate.maxTasks` then `pulumi config set --path fargate.maxTasks 20`"
+    ]
+
+
+def test_another_backends_dotted_key_does_not_stop_this_one() -> None:
+    set_config({"backend": "lambda", "fargate.maxTasks": "20"})
+
+    assert stack_config()["backend"] == "lambda"
