@@ -321,6 +321,8 @@ class KubernetesWatcher(Watcher):
             f"horizontalpodautoscaler/{self.name}", f"deployment/{self.name}", "--namespace", self.namespace
         )
         by_kind = {item.get("kind"): item for item in listed.get("items", [])}
+        if "HorizontalPodAutoscaler" not in by_kind or "Deployment" not in by_kind:
+            raise ValueError(f"kubectl did not return both the HPA and the Deployment {self.name!r}")
         hpa, deployment = by_kind["HorizontalPodAutoscaler"], by_kind["Deployment"]
         containers = deployment.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
         if containers:

@@ -104,3 +104,25 @@ def test_a_kubernetes_stacks_kubeconfig_is_written_private_through_run_py(tmp_pa
     kubeconfig = tmp_path / "kubeconfig"
     assert kubeconfig.read_text() == '{"apiVersion": "v1"}'
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+
+
+def test_the_report_plots_ready_capacity_beside_the_hpas_request_and_lists_the_figures(tmp_path: Path) -> None:
+    from loadtests.report import scaling_series, write_report
+
+    (tmp_path / "scaling_timeline.csv").write_text(
+        "at_s,current_replicas,desired_replicas,ready_replicas,pending_pods,ready_nodes,cpu_percent\n"
+        "0,2,2,2,0,2,60\n15,2,5,2,0,2,160\n30,5,5,2,3,2,160\n45,5,5,4,1,3,90\n"
+    )
+    (tmp_path / "verdict.json").write_text(
+        '{"passed": false, "thresholds": [], "scaling": {"watcher": "kubernetes", "status": "failed", "reasons": [],'
+        ' "details": {"timeToScaleOutS": 170.0, "readyNodes": {"first": 2, "peak": 3}, "hpaAskedReplicas": 5}}}'
+    )
+
+    series = scaling_series(tmp_path)
+    page = write_report(tmp_path, "ramp against eks").read_text()
+
+    assert series["ready_replicas"] == [(0, 2), (15, 2), (30, 2), (45, 4)]
+    assert series["pending_pods"][2] == (30, 3)
+    assert series["ready_nodes"][-1] == (45, 3)
+    assert "<tr><td>timeToScaleOutS</td><td>170</td></tr>" in page
+    assert "<tr><td>readyNodes</td><td>first 2, peak 3</td></tr>" in page
