@@ -44,6 +44,7 @@ from .cloudwatch import (
     Polled,
     Series,
     aws_error,
+    epoch_of,
     minute_floor,
     peak,
     poll_until_settled,
@@ -336,8 +337,13 @@ class EcsSample:
     pending: int
 
 
-def ecs_sample(response: Mapping[str, Any], at_epoch: float) -> tuple[EcsSample, list[str]]:
-    """One sample and the service's event messages from a DescribeServices response for one service."""
+def ecs_sample(
+    response: Mapping[str, Any], at_epoch: float, since_epoch: float | None = None
+) -> tuple[EcsSample, list[str]]:
+    """One sample, and the service's event messages since ``since_epoch``, from a DescribeServices response.
+
+    A service keeps its last events, older runs' included: only the ones made during this run count.
+    """
     failures = response.get("failures") or []
     services = response.get("services") or []
     if not services:
@@ -347,10 +353,16 @@ def ecs_sample(response: Mapping[str, Any], at_epoch: float) -> tuple[EcsSample,
     sample = EcsSample(
         at_epoch, int(service["desiredCount"]), int(service["runningCount"]), int(service["pendingCount"])
     )
-    return sample, [str(event.get("message", "")) for event in service.get("events") or []]
+    events = [
+        str(event.get("message", ""))
+        for event in service.get("events") or []
+        if since_epoch is None or "createdAt" not in event or epoch_of(event["createdAt"]) >= since_epoch
+    ]
+    return sample, events
 
 
-UNPLACEABLE = re.compile(r"unable to place a task|was unable to|insufficient", re.IGNORECASE)
+# What ECS's service events say when it cannot start the tasks it wants (placement, capacity, launch failures).
+UNPLACEABLE = re.compile(r"unable to place a task|failed to launch a task|was unable to|insufficient", re.IGNORECASE)
 
 
 def evaluate_ecs(
@@ -467,7 +479,7 @@ class EcsWatcher(Watcher):
         except _aws_errors() as exc:
             self.unreadable = aws_error(exc, "ecs:DescribeServices")
             return
-        sample, events = ecs_sample(response, at_epoch)
+        sample, events = ecs_sample(response, at_epoch, self.started_epoch)
         self.samples.append(sample)
         self.events = events
         self.timeline.append(

@@ -38,9 +38,11 @@ class ScalingResult:
 class LatencyRow:
     """One aggregated row of Locust's per-second history: epoch seconds and the p95 of the last 10 s.
 
-    Locust's history rows hold the *current* percentile (a rolling window of
-    ``CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW`` = 10 s, locust/stats.py), not the
-    whole run's: it says when latency recovered, not whether the run's p95 held.
+    With ``--csv-full-history`` (run.py passes it) Locust 2.47's history rows hold
+    the *current* percentile (``_percentile_fields(use_current=self.full_history)``:
+    a rolling window of ``CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW`` = 10 s,
+    locust/stats.py), not the whole run's: it says when latency recovered, not
+    whether the run's p95 held (the threshold itself judges that).
     """
 
     at_epoch: float

@@ -412,3 +412,20 @@ def test_an_ecs_api_that_refuses_is_unobserved() -> None:
         "ecs:DescribeServices was refused (AccessDeniedException: not authorized to perform: ecs:DescribeServices):"
         " grant ecs:DescribeServices"
     ]
+
+
+def test_an_ecs_event_from_before_the_run_does_not_count() -> None:
+    old = service(4, 2, 0, events=("(service users-api) was unable to place a task.",))
+    old["services"][0]["events"][0]["createdAt"] = _utc(T0 - 3600)
+    with stubbed("ecs") as (ecs, tasks), stubbed("cloudwatch") as (cloudwatch, metrics):
+        for counted in TASKS_IN_TIME:
+            tasks.add_response("describe_services", old if counted == (2, 2, 0) else service(*counted))
+        metrics.add_response("get_metric_data", metric_data({"cpu": CPU_RISING}))
+        metrics.add_response("get_metric_data", metric_data({"cpu": CPU_RISING}))
+        made = EcsWatcher(ECS, ecs, cloudwatch, 240, sleep=lambda _: None)
+        made.started_epoch, made.stopped_epoch = T0, T0 + 6 * MINUTE + 30
+        for index in range(len(TASKS_IN_TIME)):
+            made.sample(T0 + 30 * index)
+        result = made.evaluate(cold_starts=0)
+
+    assert not any(reason.startswith("unable to scale") for reason in result.reasons), result.reasons

@@ -254,3 +254,36 @@ def test_a_kubeconfig_that_cannot_list_nodes_is_noted_and_the_rest_still_judged(
     assert result.status == PASSED
     assert result.details["nodesNote"] == "the kubeconfig cannot list nodes: node counts were not recorded"
     assert "readyNodes" not in result.details
+
+
+def test_the_watcher_judges_latency_from_the_runs_own_files_on_locusts_clock(tmp_path: Path) -> None:
+    """run.py's order: Locust has written its history and verdict when the watcher is evaluated."""
+    run = samples("room on the nodes")
+    ready_at = EPOCH0 + evaluate_kubernetes(run, SCALING, 90, origin=EPOCH0).details["readyCapacityAtS"]
+    # one row a second from 2 s after the first sample; the rolling p95 is 900 ms until 20 s after ready capacity
+    stamps = [EPOCH0 + 2 + s for s in range(300)]
+    rows = [
+        f"{int(t)},10,,Aggregated,5.0,0.0,90,95,99,100,110,{900 if t < ready_at + 20 else 300},400,450,500,500,500"
+        for t in stamps
+    ]
+    (tmp_path / "locust_stats_history.csv").write_text(
+        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    (tmp_path / "verdict.json").write_text(
+        json.dumps({"thresholds": [{"metric": "p95", "endpoint": None, "limit": 500.0, "passed": True}]})
+    )
+    watcher = KubernetesWatcher(
+        SCALING, "users-api", "users-api", None, 90, run=kubectl_for("room on the nodes", []), results=tmp_path
+    )
+    for second in range(0, 301, 5):
+        watcher.sample(EPOCH0 + second)
+
+    result = watcher.evaluate(cold_starts=0)
+
+    assert result.status == PASSED, result.reasons
+    assert result.details["p95LimitMs"] == 500.0
+    # Locust's first row is 2 s after the watcher's first sample: seconds count from Locust's
+    assert result.details["cpuCrossedTargetAtS"] == 43.0
+    assert result.details["p95RecoveredAtS"] == ready_at + 20 - (EPOCH0 + 2)
