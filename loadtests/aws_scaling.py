@@ -45,7 +45,6 @@ from .cloudwatch import (
     Series,
     aws_error,
     epoch_of,
-    minute_floor,
     peak,
     poll_until_settled,
     read_series,
@@ -235,18 +234,20 @@ def evaluate_lambda(
             reasons.append(
                 f"API Gateway answered {refused:g} requests without invoking the function (of its {client_errors:g}"
                 f" 4xx): the stage's throttle ({scaling.get('throttleRateLimit')} req/s, burst"
-                f" {scaling.get('throttleBurstLimit')}) answers 429 before Lambda"
+                f" {scaling.get('throttleBurstLimit')}) answers 429 before Lambda (requests API Gateway refuses"
+                " itself, such as bodies over its 10 MB limit, count here too)"
             )
         if server_errors:
             reasons.append(f"API Gateway answered {server_errors:g} requests with a 5xx")
     if "log_bytes" in series and invocations:
         details["logBytesPerRequest"] = total(series["log_bytes"]) / invocations
-    if not polled.settled:
+    status = FAILED if reasons else PASSED
+    if not polled.settled:  # a note, not a failure: CloudWatch being late says nothing of the deployment
         reasons.append(
             f"CloudWatch's figures were still arriving after {polled.waited_s:.0f} s: the run's last minutes may be"
             " missing (judged on what had arrived)"
         )
-    return ScalingResult(FAILED if reasons else PASSED, reasons, details)
+    return ScalingResult(status, reasons, details)
 
 
 class LambdaWatcher(Watcher):
@@ -290,7 +291,7 @@ class LambdaWatcher(Watcher):
         try:
             polled = poll_until_settled(
                 lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
-                minute_floor(stopped).timestamp(),
+                stopped,
                 "concurrency",
                 self.wait_for_data_s,
                 self.poll_every_s,
@@ -496,7 +497,7 @@ class EcsWatcher(Watcher):
         try:
             polled = poll_until_settled(
                 lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
-                minute_floor(stopped).timestamp(),
+                stopped,
                 "cpu",
                 self.wait_for_data_s,
                 self.poll_every_s,

@@ -86,21 +86,33 @@ class Polled:
     waited_s: float
 
 
+# CloudWatch's Lambda, API Gateway and ECS metrics usually arrive within two minutes; a minute with no traffic has no
+# data point at all, so past this grace after the run, two equal reads settle it even without the last minute.
+LATE_DATA_GRACE_S = 150.0
+
+
+def last_minute_start(stopped: float) -> float:
+    """The start of the last one-minute period that holds any of the run (EndTime is exclusive)."""
+    return minute_ceil(stopped).timestamp() - PERIOD_S
+
+
 def poll_until_settled(
     read: Callable[[], Series],
-    last_minute_start: float,
+    stopped: float,
     watch_id: str,
     wait_s: float,
     every_s: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
 ) -> Polled:
-    """Read until ``watch_id`` has the period starting at ``last_minute_start`` and two reads agree."""
+    """Read until two reads agree and ``watch_id`` has the run's last minute (or the grace after the run has passed)."""
     began = clock()
+    last = last_minute_start(stopped)
     previous: Series | None = None
     while True:
         current = read()
-        arrived = any(stamp >= last_minute_start for stamp in current.get(watch_id, {}))
+        arrived = any(stamp >= last for stamp in current.get(watch_id, {})) or wall() - stopped >= LATE_DATA_GRACE_S
         if arrived and current == previous:
             return Polled(current, True, clock() - began)
         if clock() - began >= wait_s:

@@ -47,6 +47,7 @@ from .watching import (
 )
 
 HPA_TOLERANCE = 0.10  # the controller's default --horizontal-pod-autoscaler-tolerance
+HPA_SYNC_S = 15.0  # the controller's default --horizontal-pod-autoscaler-sync-period
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,15 @@ def evaluate_kubernetes(
         "peakReadyReplicas": max(s.ready_replicas for s in samples),
         "peakPendingPods": max(s.pending_pods for s in samples),
     }
+    for kind in ("ScalingActive", "AbleToScale"):
+        flaps = sum(1 for s in samples if _is(s, kind, "False"))
+        if flaps:
+            details[f"{kind}FalseSamples"] = flaps
     nodes = [s.ready_nodes for s in samples if s.ready_nodes is not None]
     if nodes:
         details["readyNodes"] = {"first": nodes[0], "peak": max(nodes), "last": nodes[-1]}
 
-    inactive = _first(samples, lambda s: _is(s, "ScalingActive", "False"))
+    inactive = _persistent(samples, "ScalingActive", "False")
     if inactive is not None:
         condition = inactive.conditions["ScalingActive"]
         reasons.append(
@@ -181,7 +186,7 @@ def evaluate_kubernetes(
             "metrics missing: the HPA reported no CPU utilisation in any sample: check metrics-server and the"
             " pods' CPU requests"
         )
-    unable = _first(samples, lambda s: _is(s, "AbleToScale", "False"))
+    unable = _persistent(samples, "AbleToScale", "False")
     if unable is not None:
         condition = unable.conditions["AbleToScale"]
         reasons.append(
@@ -266,6 +271,20 @@ def evaluate_kubernetes(
                     f" capacity rose at {seconds(ready.at_epoch, zero):g} s (worst {worst:g} ms)"
                 )
     return ScalingResult(FAILED if reasons else PASSED, reasons, details)
+
+
+def _persistent(samples: Sequence[KubernetesSample], kind: str, status: str) -> KubernetesSample | None:
+    """The first sample of a condition that held over a whole sync period, or still held at the end.
+
+    One sync's ``FailedGetResourceMetric`` while new pods have no metrics yet, or one ``FailedUpdateScale`` on a
+    write conflict, is the controller retrying, not a broken autoscaler: it is counted in the details only.
+    """
+    held = [s for s in samples if _is(s, kind, status)]
+    if not held:
+        return None
+    if held[-1].at_epoch - held[0].at_epoch >= HPA_SYNC_S or held[-1] is samples[-1]:
+        return held[0]
+    return None
 
 
 def _is(sample: KubernetesSample, kind: str, status: str, reason: str | None = None) -> bool:

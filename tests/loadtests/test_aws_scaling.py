@@ -116,10 +116,14 @@ def test_the_poll_goes_on_until_the_last_minute_has_arrived_and_the_figures_stop
 
 
 def test_figures_still_changing_when_the_wait_runs_out_are_judged_and_said_to_be_incomplete() -> None:
-    result = judged([healthy(invocations=minutes(600, 1100, 1200, 100))], wait_for_data_s=0.0)
+    result = judged([healthy()], wait_for_data_s=0.0)  # one read, and the wait is over
 
     assert result.details["settled"] is False
-    assert result.reasons[-1].startswith("CloudWatch's figures were still arriving after 0 s")
+    assert result.status == PASSED, "CloudWatch being late is said, and says nothing against the deployment"
+    assert result.reasons == [
+        "CloudWatch's figures were still arriving after 0 s: the run's last minutes may be missing (judged on what"
+        " had arrived)"
+    ]
 
 
 def test_the_stages_throttle_is_seen_requests_answered_429_by_api_gateway_never_reach_the_function() -> None:
@@ -132,7 +136,8 @@ def test_the_stages_throttle_is_seen_requests_answered_429_by_api_gateway_never_
     assert result.details["apiAnsweredWithoutFunction"] == 400
     assert result.reasons == [
         "API Gateway answered 400 requests without invoking the function (of its 475 4xx): the stage's throttle"
-        " (100 req/s, burst 200) answers 429 before Lambda"
+        " (100 req/s, burst 200) answers 429 before Lambda (requests API Gateway refuses itself, such as bodies over"
+        " its 10 MB limit, count here too)"
     ]
 
 
@@ -429,3 +434,24 @@ def test_an_ecs_event_from_before_the_run_does_not_count() -> None:
         result = made.evaluate(cold_starts=0)
 
     assert not any(reason.startswith("unable to scale") for reason in result.reasons), result.reasons
+
+
+def test_a_last_minute_without_traffic_settles_once_two_reads_agree_after_the_grace() -> None:
+    """CloudWatch writes no data point for a minute without invocations: waiting for it would never end."""
+    from loadtests.cloudwatch import poll_until_settled
+
+    stopped = T0 + 4 * MINUTE + 5  # 5 s into a fifth minute nobody called the function in
+    elapsed = [0.0]
+
+    def sleep(seconds: float) -> None:
+        elapsed[0] += seconds
+
+    def poll(now: float) -> Any:
+        return poll_until_settled(
+            lambda: healthy(), stopped, "concurrency", 90, 30, sleep, lambda: elapsed[0], lambda: now
+        )
+
+    early, late = poll(stopped + 30), poll(stopped + 200)
+
+    assert early.settled is False, "within the grace, the missing minute may still come"
+    assert late.settled is True

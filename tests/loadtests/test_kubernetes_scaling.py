@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from loadtests.kubernetes_scaling import KubernetesWatcher, evaluate_kubernetes, kubernetes_sample
+from loadtests.kubernetes_scaling import Condition, KubernetesWatcher, evaluate_kubernetes, kubernetes_sample
 from loadtests.watching import FAILED, PASSED, LatencyRow
 from tests.loadtests.kubernetes_cluster import EPOCH0, Scenario
 
@@ -287,3 +288,15 @@ def test_the_watcher_judges_latency_from_the_runs_own_files_on_locusts_clock(tmp
     # Locust's first row is 2 s after the watcher's first sample: seconds count from Locust's
     assert result.details["cpuCrossedTargetAtS"] == 43.0
     assert result.details["p95RecoveredAtS"] == ready_at + 20 - (EPOCH0 + 2)
+
+
+def test_one_sync_without_metrics_while_new_pods_start_is_the_controller_retrying_not_metrics_missing() -> None:
+    run = samples("room on the nodes")
+    flap = next(i for i, s in enumerate(run) if s.at_epoch - EPOCH0 == 60)
+    failing = Condition("False", "FailedGetResourceMetric", "the HPA was unable to compute the replica count")
+    run[flap] = replace(run[flap], conditions={**run[flap].conditions, "ScalingActive": failing})
+
+    result = evaluate_kubernetes(run, SCALING, scale_out_within_s=90)
+
+    assert result.status == PASSED, result.reasons
+    assert result.details["ScalingActiveFalseSamples"] == 1
