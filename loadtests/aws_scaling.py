@@ -51,6 +51,7 @@ from .cloudwatch import (
     total,
     weighted_mean,
 )
+from .kubernetes_scaling import mean_request_rate
 from .watching import FAILED, NOT_APPLICABLE, PASSED, UNOBSERVED, ScalingResult, Watcher, run_origin, seconds
 
 DEFAULT_ACCOUNT_CONCURRENCY = 1000
@@ -443,6 +444,22 @@ def evaluate_ecs(
     return ScalingResult(FAILED if reasons else PASSED, reasons, details)
 
 
+def ecs_cpu_seconds_per_request(
+    samples: Sequence[EcsSample], cpu: Mapping[float, float], task_cpu_units: Any, rate: float | None
+) -> float | None:
+    """CPU seconds per request: each minute's mean CPU (% of the tasks' reserved vCPU) x running tasks x vCPU, over
+    the run's mean request rate. ``AWS/ECS`` ``CPUUtilization`` for a service is the average over its tasks."""
+    if not cpu or not samples or not task_cpu_units or not rate:
+        return None
+    vcpus = int(task_cpu_units) / 1024
+    used = []
+    for stamp, percent in cpu.items():
+        within = [s.running for s in samples if stamp <= s.at_epoch < stamp + PERIOD_S]
+        if within:
+            used.append(percent / 100 * (sum(within) / len(within)) * vcpus)
+    return (sum(used) / len(used)) / rate if used else None
+
+
 class EcsWatcher(Watcher):
     """The ECS service's desired, running and pending tasks every ``interval_s``; its CPU from CloudWatch after."""
 
@@ -516,5 +533,8 @@ class EcsWatcher(Watcher):
             "taskMemoryMiB": self.scaling.get("taskMemoryMiB"),
             "architecture": self.scaling.get("architecture"),
             "settled": polled.settled,
+            "cpuSecondsPerRequest": ecs_cpu_seconds_per_request(
+                self.samples, cpu, self.scaling.get("taskCpuUnits"), mean_request_rate(self.results)
+            ),
         }
         return ScalingResult(result.status, result.reasons, details)

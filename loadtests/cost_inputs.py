@@ -200,6 +200,15 @@ def cpu_per_request(runs: Sequence[TargetRun]) -> Input:
             MEASURED,
             f"{cluster.label}: HPA utilisation x ready pods x CPU request / request rate",
         )
+    service = _first(runs, "ecs")
+    if service is not None and service.details.get("cpuSecondsPerRequest") is not None:
+        return Input(
+            "CPU per request",
+            float(service.details["cpuSecondsPerRequest"]) * 1000,
+            "ms",
+            MEASURED,
+            f"{service.label}: ECS CPUUtilization x running tasks x task vCPU / request rate",
+        )
     timed = [run for run in runs if run.app_ms is not None and "lambda" not in run.label]
     if timed:
         return Input(

@@ -59,10 +59,26 @@ def latency_after_scale_out(
 
 
 def region_of(outputs: Mapping[str, Any]) -> str | None:
+    """The stack's region: its ``region`` output, else its URL (``<api>.execute-api.<region>.amazonaws.com``,
+    ``<alb>.<region>.elb.amazonaws.com``); ``None`` leaves it to the AWS configuration."""
     if outputs.get("region"):
         return str(outputs["region"])
-    found = re.search(r"\.(?:execute-api|elb)\.([a-z0-9-]+)\.amazonaws\.com", str(outputs.get("url", "")))
+    url = str(outputs.get("url", ""))
+    found = re.search(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", url) or re.search(
+        r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.elb\.amazonaws\.com", url
+    )
     return found.group(1) if found else None
+
+
+class Unobservable(Watcher):
+    """A watcher whose clients could not even be made (no region, a broken AWS config): it says so, after the run."""
+
+    def __init__(self, kind: str, reason: str, results: Path) -> None:
+        super().__init__(results=results)
+        self.kind, self.reason = kind, reason
+
+    def evaluate(self, cold_starts: int) -> ScalingResult:
+        return ScalingResult(UNOBSERVED, [self.reason])
 
 
 def aws_client(service: str, region: str | None) -> Any:
@@ -91,6 +107,30 @@ def watcher_for(
             scale_out_within_s,
             results=results,
         )
+    if kind in {"lambda", "ecs"}:
+        try:
+            return _aws_watcher(kind, outputs, scaling, results, scale_out_within_s, allow_throttles)
+        except _client_errors() as exc:
+            return Unobservable(
+                str(kind), f"no AWS client for the {kind} watcher ({type(exc).__name__}: {exc})", results
+            )
+    return Watcher(results=results)
+
+
+def _client_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError
+
+    return (BotoCoreError,)
+
+
+def _aws_watcher(
+    kind: str,
+    outputs: Mapping[str, Any],
+    scaling: Mapping[str, Any],
+    results: Path,
+    scale_out_within_s: float,
+    allow_throttles: bool,
+) -> Watcher:
     region = region_of(outputs)
     if kind == "lambda" and outputs.get("functionName"):
         return LambdaWatcher(

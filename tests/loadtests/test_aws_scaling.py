@@ -455,3 +455,13 @@ def test_a_last_minute_without_traffic_settles_once_two_reads_agree_after_the_gr
 
     assert early.settled is False, "within the grace, the missing minute may still come"
     assert late.settled is True
+
+
+def test_an_ecs_services_cpu_per_request_is_its_utilisation_times_running_vcpus_over_the_rate() -> None:
+    from loadtests.aws_scaling import EcsSample, ecs_cpu_seconds_per_request
+
+    samples = [EcsSample(T0 + 10, 2, 2, 0), EcsSample(T0 + 40, 2, 2, 0), EcsSample(T0 + 70, 4, 4, 0)]
+    cpu = minutes(50, 80)  # minute 0: 2 tasks at 50 % of 0.5 vCPU = 0.5; minute 1: 4 at 80 % = 1.6
+
+    assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=10.0) == pytest.approx((0.5 + 1.6) / 2 / 10)
+    assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=None) is None

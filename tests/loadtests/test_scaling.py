@@ -126,3 +126,32 @@ def test_the_report_plots_ready_capacity_beside_the_hpas_request_and_lists_the_f
     assert series["ready_nodes"][-1] == (45, 3)
     assert "<tr><td>timeToScaleOutS</td><td>170</td></tr>" in page
     assert "<tr><td>readyNodes</td><td>first 2, peak 3</td></tr>" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "region"),
+    [
+        ("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "eu-west-1"),
+        ("http://users-api-1234567890.us-east-2.elb.amazonaws.com", "us-east-2"),
+        ("https://api.example.com", None),
+    ],
+)
+def test_the_region_is_read_from_the_stacks_url(url: str, region: str | None) -> None:
+    from loadtests.scaling import region_of
+
+    assert region_of({"url": url}) == region
+
+
+def test_no_region_anywhere_is_unobserved_with_the_reason_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    outputs = {"scaling": ECS, "url": "https://api.example.com"}
+
+    watcher = watcher_for(outputs, tmp_path, scale_out_within_s=90)
+    result = watcher.evaluate(cold_starts=0)
+
+    assert result.status == "unobserved"
+    assert result.reasons[0].startswith("no AWS client for the ecs watcher (NoRegionError:")
