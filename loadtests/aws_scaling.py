@@ -20,7 +20,8 @@ Metrics used, from AWS's documentation:
   the default).
 - ``AWS/ECS`` ``CPUUtilization`` (dimensions ``ClusterName``, ``ServiceName``,
   Average): the metric ECS target tracking (``ECSServiceAverageCPUUtilization``)
-  scales on; its scale-out alarm needs 3 one-minute data points above the target.
+  scales on, through CloudWatch alarms Application Auto Scaling creates and manages; with insufficient data it
+  does not scale at all (AmazonECS developer guide, service-autoscaling-targettracking).
   ``ecs:DescribeServices``: ``desiredCount``, ``runningCount``, ``pendingCount``
   and the service's events ("unable to place a task").
 
@@ -429,7 +430,7 @@ def evaluate_ecs(
     if decided is None:
         reasons.append(
             f"the desired count never rose above {baseline} although CPU crossed the {target:g}% target at"
-            f" {seconds(crossed, zero):g} s (target tracking needs 3 one-minute data points above it)"
+            f" {seconds(crossed, zero):g} s (target tracking acts on its own alarms over several one-minute data points)"
         )
     elif running is None:
         reasons.append(

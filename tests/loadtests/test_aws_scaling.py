@@ -341,7 +341,7 @@ def service(desired: int, running: int, pending: int, events: tuple[str, ...] = 
     }
 
 
-# (desired, running, pending) every 30 s from T0: target tracking acts after 3 minutes above the target; Fargate
+# (desired, running, pending) every 30 s from T0: target tracking acts a few minutes above the target; Fargate
 # tasks take about a minute to pull, start and pass the ALB's health checks
 TASKS_IN_TIME = [(2, 2, 0)] * 9 + [(4, 2, 2), (4, 2, 2), (4, 4, 0), (4, 4, 0), (4, 4, 0)]
 CPU_RISING = minutes(45, 85, 92, 90, 88, 60, 55)
