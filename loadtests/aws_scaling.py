@@ -430,7 +430,7 @@ def evaluate_ecs(
     if decided is None:
         reasons.append(
             f"the desired count never rose above {baseline} although CPU crossed the {target:g}% target at"
-            f" {seconds(crossed, zero):g} s (target tracking acts on its own alarms over several one-minute data points)"
+            f" {seconds(crossed, zero):g} s (target tracking acts on its own alarms over several one-minute points)"
         )
     elif running is None:
         reasons.append(
