@@ -13,8 +13,11 @@ Metrics used, from AWS's documentation:
   ``Throttles``.
 - ``AWS/Logs`` ``IncomingBytes`` (dimension ``LogGroupName``): what the run's
   log lines cost to ingest.
-- The function's ``REPORT`` lines (text log format): ``Duration``, ``Billed
-  Duration``, ``Memory Size``, ``Init Duration`` (present on cold starts only).
+- The function's ``REPORT`` lines (text log format, tab-separated): ``Duration``,
+  ``Billed Duration``, ``Memory Size``, ``Init Duration`` (cold starts only; since
+  INIT is billed, a cold start's ``Billed Duration`` holds it, e.g. ``Duration:
+  395.99 ms  Billed Duration: 662 ms ... Init Duration: 265.72 ms``, as quoted in
+  open-telemetry/opentelemetry-lambda#2011).
 - ``lambda:GetAccountSettings``: ``AccountLimit.ConcurrentExecutions`` and
   ``UnreservedConcurrentExecutions``, the account's real limits (1,000 is only
   the default).

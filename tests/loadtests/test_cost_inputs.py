@@ -94,15 +94,28 @@ def test_on_aws_the_report_lines_memory_architecture_and_log_bytes_come_from_the
         "Lambda billed duration": (62.25, MEASURED),
         "Lambda memory": (1024, MEASURED),
         "Lambda architecture": ("x86_64", MEASURED),
-        "INIT time per request": (pytest.approx(0.8), MEASURED),  # 8 x 400 ms over 4,000 invocations
+        "INIT time per request": (0.0, MEASURED),  # 8 x 400 ms over 4,000, already in the Billed Durations
         "log bytes per request": (812.0, MEASURED),
         "CPU per request": (pytest.approx(12.0), MEASURED),
         "bytes through the ALB per request": (round(4385 + 100 * mean_upload_bytes() / 600), MEASURED),
         "new connections per request": (0.1, ASSUMED),
         "Fargate task": ("512 CPU units, 1024 MiB, X86_64", ASSUMED),
     }
+    assert inputs["INIT time per request"]["how"].endswith("(0.8 ms), already in Billed Duration")
     # x86_64 at 1 GB: 50 req/s x 730 h x 3600 s x 0.06225 s x 1 GB x $0.0000166667
     assert money["given"]["lambda"]["compute"] == pytest.approx(50 * 730 * 3600 * 0.06225 * 0.0000166667)
+    assert money["given"]["lambda"]["init"] == 0
+
+
+def test_init_is_added_to_cloudwatchs_duration_which_does_not_hold_it(tmp_path: Path) -> None:
+    details = {"meanDurationMs": 60.0, "reportLines": 1000, "initCount": 5, "meanInitDurationMs": 400.0}
+    function = results(tmp_path / "lambda-dev", average_ms=140, watcher="lambda", details=details)
+
+    money = comparison_costs([("lambda-dev (lambda)", function)], PRICES, 50, 512)
+
+    init = by_name(money)["INIT time per request"]
+    assert (init["value"], init["source"]) == (2.0, MEASURED)  # 5 x 400 ms over 1,000 invocations
+    assert money["given"]["lambda"]["init"] == pytest.approx(50 * 730 * 3600 * 0.002 * 0.5 * 0.0000133334)
 
 
 def test_a_fargate_stacks_task_size_comes_from_its_scaling_output(tmp_path: Path) -> None:
