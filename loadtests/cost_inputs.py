@@ -191,7 +191,7 @@ def log_bytes(runs: Sequence[TargetRun]) -> Input:
         "bytes",
         ASSUMED,
         "the app's JSON line (~240 bytes, measured 2026-12-02) + Lambda's START, END and REPORT lines"
-        " + 26 bytes per event",
+        " + 26 bytes per event (PutLogEvents' per-event overhead)",
     )
 
 
