@@ -24,7 +24,7 @@ from devtools.make_args import MakeArgumentParser, number, one_of
 
 from .cost import PRICES_FILE, load_prices
 from .cost_inputs import comparison_costs
-from .cost_report import cost_section
+from .cost_report import break_even_text, cost_section
 from .report import STYLE
 from .run import RESULTS, ROOT, SCENARIOS, local_stack
 from .run import parse_args as run_args
@@ -128,7 +128,7 @@ def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]
         + money_row("as measured", money["measured"])
         + money_row("as given", money["given"])
         + "</table>"
-        f"<p>Lambda costs more than the cluster above <b>{money['break_even_rps']:.1f} requests/s</b> "
+        f"<p>Lambda costs more than the cluster above <b>{break_even_text(money['break_even_rps'])}</b> "
         f"(function at {money['lambda_memory_mb']} MB, {money['lambda_duration_ms']:.0f} ms billed a request; each "
         "input below says whether it was measured or assumed). No free tier, no data transfer; see "
         "loadtests/prices.yaml.</p>" + cost_section(money) + "</body></html>"

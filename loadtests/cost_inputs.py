@@ -254,7 +254,7 @@ def processed_bytes(runs: Sequence[TargetRun]) -> Input:
     )
 
 
-def assumed(name: str, value: float, unit: str, how: str) -> Input:
+def assumed(name: str, value: float | str, unit: str, how: str) -> Input:
     return Input(name, value, unit, ASSUMED, how)
 
 
@@ -286,6 +286,14 @@ def comparison_costs(
             "",
             MEASURED if fargate_run else ASSUMED,
             f"{fargate_run.label}: the stack's scaling output" if fargate_run else "a 0.5 vCPU, 1 GiB x86 task",
+        )
+    )
+    inputs.append(
+        assumed(
+            "Fargate network",
+            "an ALB and one NAT gateway",
+            "",
+            "the scaling output does not say; an awsx VPC with private subnets and one NAT gateway",
         )
     )
     template = Workload(

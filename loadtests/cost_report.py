@@ -28,8 +28,8 @@ def money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def rate(value: float) -> str:
-    return "never (Lambda stays cheaper)" if math.isinf(value) else f"{value:,.1f} req/s"
+def break_even_text(value: float) -> str:
+    return "no rate up to 10 million requests/s" if math.isinf(value) else f"{value:,.1f} requests/s"
 
 
 def cost_section(result: Mapping[str, Any]) -> str:
@@ -53,7 +53,9 @@ def cost_section(result: Mapping[str, Any]) -> str:
     sensitivity = result["sensitivity"]
     head = "".join(f"<th>{duration:g} ms</th>" for duration in sensitivity["durations_ms"])
     grid = "".join(
-        f"<tr><td>{row['memory_mb']} MB</td>" + "".join(f"<td>{rate(v)}</td>" for v in row["break_even_rps"]) + "</tr>"
+        f"<tr><td>{row['memory_mb']} MB</td>"
+        + "".join(f"<td>{break_even_text(v)}</td>" for v in row["break_even_rps"])
+        + "</tr>"
         for row in sensitivity["rows"]
     )
     measured = sum(1 for item in result["inputs"] if item["source"] == "measured")

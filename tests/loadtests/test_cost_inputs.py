@@ -100,6 +100,7 @@ def test_on_aws_the_report_lines_memory_architecture_and_log_bytes_come_from_the
         "bytes through the ALB per request": (round(4385 + 100 * mean_upload_bytes() / 600), MEASURED),
         "new connections per request": (0.1, ASSUMED),
         "Fargate task": ("512 CPU units, 1024 MiB, X86_64", ASSUMED),
+        "Fargate network": ("an ALB and one NAT gateway", ASSUMED),
     }
     assert inputs["INIT time per request"]["how"].endswith("(0.8 ms), already in Billed Duration")
     # x86_64 at 1 GB: 50 req/s x 730 h x 3600 s x 0.06225 s x 1 GB x $0.0000166667
@@ -143,7 +144,7 @@ def test_the_comparison_page_says_which_inputs_were_measured_and_shows_the_sensi
 
     html = page("steady", 5, rows, money)
 
-    assert "The cost model's inputs (3 of 9 measured)" in html
+    assert "The cost model's inputs (3 of 10 measured)" in html
     assert "<td><b>assumed</b></td><td>--lambda-memory-mb</td>" in html
     assert "EKS at rest: $0.27 an hour, $197.16 a month" in html
     assert "<th>9.25 ms</th><th>18.5 ms</th><th>37 ms</th>" in html
@@ -168,3 +169,10 @@ def test_the_apps_server_timing_is_read_as_the_w3c_header_allows(header: str | N
 
 def _measured(target: str, folder: Path, average_ms: float) -> Measured:
     return Measured(target, True, 600, 0, 6.0, 50, 150, 250, average_ms, 2, None, str(folder))
+
+
+def test_a_break_even_that_never_comes_is_said_in_words() -> None:
+    from loadtests.cost_report import break_even_text
+
+    assert break_even_text(float("inf")) == "no rate up to 10 million requests/s"
+    assert break_even_text(79.506) == "79.5 requests/s"
