@@ -7,8 +7,8 @@ measured and which assumed is ``cost_inputs``'s business; this module only
 prices them.
 
 - **Lambda**: requests, billed duration x memory (by architecture), INIT time
-  (billed since 2025-08), the HTTP API's requests, CloudWatch Logs ingestion.
-  Nothing at rest.
+  (billed since 2025-08), the HTTP API's requests (metered per started 512 KB),
+  CloudWatch Logs ingestion. Nothing at rest.
 - **EKS**, every hour busy or not: the control plane, the nodes (as many as the
   app's CPU at the rate needs, never fewer than the node group's minimum), their
   root volumes, one NAT gateway and its public IPv4, the ALB and its public
@@ -52,6 +52,7 @@ class Workload:
     memory_mb: int = 512
     architecture: str = "arm64"
     init_ms_per_request: float = 0.0  # INIT time billed per request: cold starts x init duration / requests
+    api_metered_requests_per_request: float = 1.0  # HTTP API requests count once per started 512 KB
     log_bytes_per_request: float = 630.0  # ingested into CloudWatch Logs, per request (Lambda's lines included)
     processed_bytes_per_request: float = 100_000.0  # through the ALB, request and response
     new_connections_per_request: float = 0.1  # clients keep connections alive: one new per ten requests
@@ -85,7 +86,9 @@ def lambda_monthly(load: Workload, prices: Mapping[str, Any]) -> dict[str, float
             "requests": millions * prices["lambda"]["per_million_requests"],
             "compute": requests * (load.average_duration_ms / 1000) * gb * per_gb_second,
             "init": requests * (load.init_ms_per_request / 1000) * gb * per_gb_second,
-            "api_gateway": millions * prices["api_gateway_http"]["per_million_requests"],
+            "api_gateway": millions
+            * load.api_metered_requests_per_request
+            * prices["api_gateway_http"]["per_million_requests"],
             "logs": log_ingestion(requests, load.log_bytes_per_request, prices),
         }
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -254,6 +255,26 @@ def processed_bytes(runs: Sequence[TargetRun]) -> Input:
     )
 
 
+def api_metered_requests(runs: Sequence[TargetRun], prices: Mapping[str, Any]) -> Input:
+    """How many HTTP API requests one request is billed as: uploads count once per started 512 KB."""
+    measured = [run for run in runs if run.requests]
+    increment = int(prices["api_gateway_http"]["metered_increment_bytes"])
+    if not measured:
+        return Input("API Gateway requests billed per request", 1.0, "", ASSUMED, "no run measured the sign-ups")
+    run = measured[0]
+    sizes = [size for _, size in parse_mix(DEFAULT_MIX)]
+    per_upload = sum(math.ceil(size / increment) for size in sizes) / len(sizes)
+    value = 1 + run.sign_ups / run.requests * (per_upload - 1)
+    return Input(
+        "API Gateway requests billed per request",
+        round(value, 4),
+        "",
+        MEASURED,
+        f"{run.label}: {run.sign_ups} sign-ups of {run.requests} requests, each upload of the default avatar mix"
+        f" counted {per_upload:.3g} times (512 KB increments)",
+    )
+
+
 def assumed(name: str, value: float | str, unit: str, how: str) -> Input:
     return Input(name, value, unit, ASSUMED, how)
 
@@ -278,7 +299,8 @@ def comparison_costs(
     )
     fargate_run = _first(runs, "ecs")
     tasks = FargateTasks.from_scaling(fargate_run.details if fargate_run else {})
-    inputs = [duration, memory, architecture, init, logs, cpu, through, connections]
+    metered = api_metered_requests(runs, prices)
+    inputs = [duration, memory, architecture, init, metered, logs, cpu, through, connections]
     inputs.append(
         Input(
             "Fargate task",
@@ -302,6 +324,7 @@ def comparison_costs(
         memory_mb=int(memory.value),
         architecture=str(architecture.value),
         init_ms_per_request=float(init.value),
+        api_metered_requests_per_request=float(metered.value),
         log_bytes_per_request=float(logs.value),
         processed_bytes_per_request=float(through.value),
         new_connections_per_request=float(connections.value),

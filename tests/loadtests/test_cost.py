@@ -47,6 +47,13 @@ def test_x86_compute_costs_more_per_gb_second() -> None:
     assert lambda_monthly(Workload(10, 50, 512, "x86_64"), PRICES)["compute"] == pytest.approx(10.9500219)
 
 
+def test_http_api_requests_are_billed_per_started_512_kb() -> None:
+    # one request in six uploads 1.8 MB (4 increments): 26.28 million x (1 + 3/6) x $1.00
+    cost = lambda_monthly(Workload(10, api_metered_requests_per_request=1.5), PRICES)
+
+    assert cost["api_gateway"] == pytest.approx(26.28 * 1.5)
+
+
 def test_init_time_is_billed_like_invocation_time() -> None:
     # one cold start in a hundred requests at 400 ms: 4 ms a request; 26,280,000 x 0.004 s x 0.5 GB x $0.0000133334
     cost = lambda_monthly(Workload(10, 50, 512, "arm64", init_ms_per_request=4), PRICES)
