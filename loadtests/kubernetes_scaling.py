@@ -161,6 +161,7 @@ def evaluate_kubernetes(
         "minReplicas": minimum,
         "maxReplicas": maximum,
         "cpuTargetPercent": target,
+        "metricsResolutionSeconds": scaling.get("metricsResolutionSeconds"),  # minikube's addon: 60 s, EKS: 15 s
         "peakDesiredReplicas": max(s.desired_replicas for s in samples),
         "peakReadyReplicas": max(s.ready_replicas for s in samples),
         "peakPendingPods": max(s.pending_pods for s in samples),
