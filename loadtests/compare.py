@@ -13,7 +13,6 @@ import csv
 import html
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from devtools.make_args import MakeArgumentParser, number, one_of
+from devtools.stack import stack_outputs as read_stack_outputs
 
 from .cost import PRICES_FILE, load_prices
 from .cost_inputs import comparison_costs
 from .cost_report import break_even_text, cost_section
 from .report import STYLE
-from .run import RESULTS, ROOT, SCENARIOS, local_stack
+from .run import RESULTS, SCENARIOS, local_stack
 from .run import parse_args as run_args
 from .run import run as run_scenario
 
@@ -136,19 +136,9 @@ def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]
 
 
 def stack_outputs(stack: str) -> dict[str, Any]:
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
+    if shutil.which("pulumi") is None:
         raise SystemExit("make compare: needs the Pulumi CLI to read each stack's url (or use make compare-local)")
-    result = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"make compare: cannot read stack {stack!r}: {result.stderr.strip()}")
-    outputs: dict[str, Any] = json.loads(result.stdout)
+    outputs = read_stack_outputs("make compare", show_secrets=True, stack=stack)  # devtools/stack.py: the one reader
     if not outputs.get("url"):
         raise SystemExit(f"make compare: stack {stack!r} has no url output yet: run pulumi up there first")
     return outputs

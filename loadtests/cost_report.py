@@ -17,6 +17,7 @@ from .cost import (
     Workload,
     at_rest_per_hour,
     eks_at_rest,
+    fargate_monthly,
     lambda_monthly,
     lcus,
     load_prices,
@@ -90,6 +91,7 @@ def readme_cells(prices: Mapping[str, Any] | None = None) -> dict[str, str]:
     load = Workload(1.0)
     lcu_per_million = lcus(load, table) * table["alb"]["lcu_per_hour"] / 3600 * 1e6
     kb = load.processed_bytes_per_request / 1000
+    fargate_hourly = fargate_monthly(Workload(0.0), table)["total"] / table["hours_per_month"]  # min tasks, idle
     return {
         "lambda per million": (
             f"about ${function['total']:.2f} ({load.memory_mb} MB, {load.architecture},"
@@ -98,6 +100,10 @@ def readme_cells(prices: Mapping[str, Any] | None = None) -> dict[str, str]:
         "eks at rest": f"about ${hourly:.2f} an hour (${hourly * table['hours_per_month']:.0f} a month)",
         "eks per million": f"about ${lcu_per_million:.2f} (ALB capacity units at {kb:g} KB a request)",
         "eks total": f"**about ${hourly:.2f} (about ${hourly * table['hours_per_month']:.0f} a month)**",
+        "fargate at rest": (
+            f"about ${fargate_hourly:.2f} an hour (${fargate_hourly * table['hours_per_month']:.0f} a month)"
+        ),
+        "fargate per million": f"about ${lcu_per_million:.2f} (ALB capacity units at {kb:g} KB a request)",
         "log GB per million": f"{1e6 * load.log_bytes_per_request / BYTES_PER_GB:.2f}",
     }
 

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import yaml
 
 from devtools.make_args import MakeArgumentParser, number, one_of, whole_number
+from devtools.stack import selected_stack_outputs
 
 from .avatar_mix import DEFAULT_MIX, parse_mix
 from .report import history, write_report
@@ -135,13 +135,7 @@ def stack_outputs(path: Path | None) -> dict[str, Any]:
     if path is not None:
         loaded: dict[str, Any] = json.loads(path.read_text())
         return loaded
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        return {}
-    result = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--show-secrets"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else {}
+    return selected_stack_outputs("make loadtest", show_secrets=True)  # devtools/stack.py: the one stack-outputs reader
 
 
 def make_watcher(outputs: dict[str, Any], args: argparse.Namespace, results: Path) -> Watcher:
@@ -166,7 +160,7 @@ def local_stack(backend: str) -> Iterator[str]:
         str(free_port()),
         "--emulator-port",
         str(free_port()),
-        "--backend",
+        "--server",  # devtools/local_stack.py's flag (make local SERVER=...)
         backend,
         "--log-level",
         "WARNING",

@@ -156,9 +156,11 @@ def test_the_readmes_cost_cells_are_the_models() -> None:
     readme = (ROOT / "README.md").read_text()
     lambda_row = next(line for line in readme.splitlines() if line.startswith("| [lambda]"))
     eks_row = next(line for line in readme.splitlines() if line.startswith("| [eks]"))
+    fargate_row = next(line for line in readme.splitlines() if line.startswith("| [fargate]"))
 
     assert f"| {cells['lambda per million']} |" in lambda_row
     assert f"| {cells['eks at rest']} | {cells['eks per million']} |" in eks_row
+    assert f"| {cells['fargate at rest']} | {cells['fargate per million']} |" in fargate_row
     assert f"| {cells['eks total']} |" in (ROOT / "docs" / "eks.md").read_text()
 
 
