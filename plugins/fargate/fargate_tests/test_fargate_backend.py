@@ -1,5 +1,5 @@
 """The fargate backend under Pulumi mocks: its resource graph, the task role's policy, the autoscaling target and
-policy, the ALB's health check on /readyz, and the outputs the load tests and the comparison read."""
+policy, the ALB's health check on /livez, and the outputs the load tests and the comparison read."""
 
 from __future__ import annotations
 
@@ -134,14 +134,15 @@ def test_the_task_role_holds_exactly_the_apps_statements(mocks: RecordingMocks, 
     assert task_definition["taskRole"] == {"roleArn": role.outputs["arn"]}
 
 
-def test_the_alb_checks_readyz_on_the_apps_port_and_forwards_http(
+def test_the_alb_checks_livez_on_the_apps_port_and_forwards_http(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
     alb = mocks.one("aws:lb/loadBalancer:LoadBalancer")
     target_group = mocks.one("aws:lb/targetGroup:TargetGroup")
     listener = mocks.one("aws:lb/listener:Listener").inputs
 
-    assert target_group.inputs["healthCheck"]["path"] == "/readyz"
+    # /livez, not /readyz: on ECS a failed ALB check replaces the task, so a DynamoDB or S3 outage must not cycle them
+    assert target_group.inputs["healthCheck"]["path"] == "/livez"
     assert target_group.inputs["healthCheck"]["matcher"] == "200"
     assert (target_group.inputs["port"], target_group.inputs["protocol"]) == (CONTAINER_PORT, "HTTP")
     assert target_group.inputs["targetType"] == "ip"

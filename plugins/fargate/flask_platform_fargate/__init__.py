@@ -6,7 +6,7 @@ Serverless containers, no cluster to run: the middle ground between the lambda a
 
 What it builds, with awsx (pulumi-awsx 3.11.0, whose SDK signatures these calls follow) and pulumi-aws 7.51:
 an awsx VPC (public subnets for the ALB, private ones for the tasks), an ECS cluster, an ALB whose target group
-checks ``/readyz`` (network.py), an awsx ``FargateService`` whose task role holds exactly the app's statements,
+checks ``/livez`` (network.py), an awsx ``FargateService`` whose task role holds exactly the app's statements,
 a log group with the stack's retention, and Application Auto Scaling: a scalable target (min..max tasks) with
 a CPU target-tracking policy (scaling.py).
 """
@@ -40,7 +40,7 @@ from .settings import FargateSettings
 
 __all__ = ["Backend", "FargateSettings", "container_image", "plugin", "task_role_policy"]
 CONTAINER_NAME = "app"
-HEALTH_CHECK_GRACE_SECONDS = 60  # a new task's first /readyz checks are not held against it
+HEALTH_CHECK_GRACE_SECONDS = 60  # a new task's first health checks are not held against it
 # SIGTERM to SIGKILL: gunicorn's graceful_timeout (25 s, app/users_api/gunicorn_conf.py) must fit. Fargate's default
 # is 30 s too (ContainerDefinition.stopTimeout, ECS API reference); said here so the pairing is visible and tested.
 STOP_TIMEOUT_SECONDS = 30

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from backends.plugin import CONTAINER_PORT, READINESS_PATH
+from backends.plugin import CONTAINER_PORT, LIVENESS_PATH
 
 from .settings import FargateSettings
 
@@ -28,8 +28,13 @@ HTTPS_PORT = 443
 # (TLS 1.0 and 1.1 too: "Security policies for your Application Load Balancer", Elastic Load Balancing guide); the
 # same policy the eks backend's Ingress sets (charts/flask-app/templates/ingress.yaml).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-HEALTH_CHECK = aws.lb.TargetGroupHealthCheckArgs(  # the ALB's view of a task; /readyz checks DynamoDB and S3
-    path=READINESS_PATH,
+# The ALB's view of a task, and on ECS also its liveness: a target the ALB finds unhealthy is stopped and replaced
+# ("Health checks for Application Load Balancer target groups" + ECS's "Load balancer health check" docs), unlike a
+# Kubernetes readiness failure. /readyz answers 503 while DynamoDB or S3 is down, so checking it would cycle every task
+# through a dependency outage longer than 45 s; /livez answers while the process serves, as the eks backend's pods'
+# readiness does (backends/eks/__init__.py). During an outage, requests get the app's own 503 with Retry-After.
+HEALTH_CHECK = aws.lb.TargetGroupHealthCheckArgs(
+    path=LIVENESS_PATH,
     matcher="200",
     interval=15,
     timeout=5,
