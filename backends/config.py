@@ -106,7 +106,7 @@ def moved_key_commands(config: pulumi.Config, backend: str, moved_keys: Mapping[
 
 
 def keys_set_without_path(config: pulumi.Config, backend: str) -> list[str]:
-    """Lines for keys like ``fargate.maxTasks`` stored literally: `pulumi config set fargate.maxTasks 20` without
+    """Lines for keys like ``<backend>.<key>`` stored literally: `pulumi config set <backend>.<key> <value>` without
     ``--path`` makes a key of that whole name, which nothing reads, so the value would be silently ignored.
 
     The stack's keys are the SDK's config map (``pulumi.runtime.config.CONFIG``, what the language host set) and the
