@@ -1,4 +1,4 @@
-"""``make local BACKEND=lambda``: a local API Gateway HTTP API in front of the real Lambda handler.
+"""``make local SERVER=lambda``: a local API Gateway HTTP API in front of the real Lambda handler.
 
 Each HTTP request becomes an API Gateway HTTP API payload 2.0 event (binary
 bodies base64-encoded, as API Gateway sends them), is handed to

@@ -63,18 +63,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "LOG_LEVEL", "--log-level", one_of(LOG_LEVELS, upper=True), default="INFO", help="the app's log level"
     )
     parser.add_variable(
-        "BACKEND",
-        "--backend",
+        "SERVER",
+        "--server",
         one_of(SERVERS),
         default="gunicorn",
         help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API)",
     )
+    # BACKEND= was this variable's name; it now means only the deployment's backend (`pulumi config set backend`).
+    parser.add_argument("--retired-backend", default="", help=argparse.SUPPRESS)
     parser.add_variable(
         "LAMBDA_TIMEOUT",
         "--lambda-timeout",
         whole_number(1, LAMBDA_MAX_TIMEOUT),
         default=15,
-        help="with --backend lambda: the function's timeout, seconds",
+        help="with --server lambda: the function's timeout, seconds",
     )
     parser.add_variable(
         "PENDING_MAX_AGE",
@@ -84,6 +86,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds an avatar may stay pending before the reconciler resolves it",
     )
     args = parser.parse_args(argv)
+    if args.retired_backend:
+        parser.error(
+            f"BACKEND={args.retired_backend} is now SERVER (BACKEND names a deployment's backend): "
+            f"make local SERVER={args.retired_backend}"
+        )
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
     return args
@@ -106,12 +113,12 @@ def port_problem(variable: str, port: int) -> str | None:
     return None
 
 
-def server_label(backend: str) -> str:
-    return "gunicorn" if backend == "gunicorn" else "Lambda handler behind a local HTTP API"
+def server_label(server: str) -> str:
+    return "gunicorn" if server == "gunicorn" else "Lambda handler behind a local HTTP API"
 
 
 def server_command(args: argparse.Namespace) -> list[str]:
-    if args.backend == "lambda":
+    if args.server == "lambda":
         return lambda_front_command(args.port, args.lambda_timeout)
     return gunicorn_command(args.port, args.workers, args.threads)
 
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if stopping.is_set():
             raise StartupError("interrupted")
         print(
-            f"[3/3] starting the app ({server_label(args.backend)}) on 127.0.0.1:{args.port}"
+            f"[3/3] starting the app ({server_label(args.server)}) on 127.0.0.1:{args.port}"
             f" (logs: {_shown(app_log_path)}) ...",
             flush=True,
         )
@@ -165,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
             log=app_log_path.open("ab"),
         )
-        children[f"the app ({server_label(args.backend)})"] = app
+        children[f"the app ({server_label(args.server)})"] = app
         children["the reconciler"] = spawn(
             reconciler_command(args.pending_max_age),
             env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),

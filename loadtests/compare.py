@@ -13,7 +13,6 @@ import csv
 import html
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from devtools.make_args import MakeArgumentParser, number, one_of
+from devtools.stack import stack_outputs as read_stack_outputs
 
-from .cost import PRICES_FILE, Workload, break_even_rps, cluster_monthly, lambda_monthly, load_prices
+from .cost import PRICES_FILE, load_prices
+from .cost_inputs import comparison_costs
+from .cost_report import break_even_text, cost_section
 from .report import STYLE
-from .run import RESULTS, ROOT, SCENARIOS, local_stack
+from .run import RESULTS, SCENARIOS, local_stack
 from .run import parse_args as run_args
 from .run import run as run_scenario
 
@@ -70,23 +72,8 @@ def measured(target: str, results: Path) -> Measured:
 
 
 def costs(rows: list[Measured], prices: dict[str, Any], at_rps: float, lambda_memory_mb: int) -> dict[str, Any]:
-    """Monthly cost at the measured rate and at ``at_rps``; the Lambda duration is the slowest target's average."""
-    duration = max((row.average_ms for row in rows), default=50.0)
-    measured_rps = max((row.rps for row in rows), default=0.0)
-    template = Workload(1, duration, lambda_memory_mb, "arm64")
-
-    def at(rps: float) -> dict[str, Any]:
-        load = Workload(rps, duration, lambda_memory_mb, "arm64")
-        return {"rps": rps, "lambda": lambda_monthly(load, prices), "cluster": cluster_monthly(load, prices)}
-
-    return {
-        "prices": {"region": prices["region"], "as_of": prices["as_of"]},
-        "lambda_duration_ms": duration,
-        "lambda_memory_mb": lambda_memory_mb,
-        "measured": at(measured_rps),
-        "given": at(at_rps),
-        "break_even_rps": break_even_rps(template, prices),
-    }
+    """Monthly cost at the measured rate and at ``at_rps``, from inputs measured by the runs where they were."""
+    return comparison_costs([(row.target, Path(row.results)) for row in rows], prices, at_rps, lambda_memory_mb)
 
 
 def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]) -> str:
@@ -141,27 +128,17 @@ def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]
         + money_row("as measured", money["measured"])
         + money_row("as given", money["given"])
         + "</table>"
-        f"<p>Lambda costs more than the cluster above <b>{money['break_even_rps']:.1f} requests/s</b> "
-        f"(function at {money['lambda_memory_mb']} MB, {money['lambda_duration_ms']:.0f} ms a request: the "
-        "slowest target's average response time, an upper bound of its billed duration). No free tier, no data "
-        "transfer; see loadtests/prices.yaml.</p></body></html>"
+        f"<p>Lambda costs more than the cluster above <b>{break_even_text(money['break_even_rps'])}</b> "
+        f"(function at {money['lambda_memory_mb']} MB, {money['lambda_duration_ms']:.0f} ms billed a request; each "
+        "input below says whether it was measured or assumed). No free tier, no data transfer; see "
+        "loadtests/prices.yaml.</p>" + cost_section(money) + "</body></html>"
     )
 
 
 def stack_outputs(stack: str) -> dict[str, Any]:
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
+    if shutil.which("pulumi") is None:
         raise SystemExit("make compare: needs the Pulumi CLI to read each stack's url (or use make compare-local)")
-    result = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"make compare: cannot read stack {stack!r}: {result.stderr.strip()}")
-    outputs: dict[str, Any] = json.loads(result.stdout)
+    outputs = read_stack_outputs("make compare", show_secrets=True, stack=stack)  # devtools/stack.py: the one reader
     if not outputs.get("url"):
         raise SystemExit(f"make compare: stack {stack!r} has no url output yet: run pulumi up there first")
     return outputs

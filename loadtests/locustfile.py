@@ -24,7 +24,10 @@ from locust import HttpUser, between, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
 
-from loadtests import plugin  # noqa: F401 - registers the thresholds' options and listeners
+from loadtests import (
+    plugin,  # noqa: F401 - registers the thresholds' options and listeners
+    timing_listener,  # noqa: F401 - records the app's Server-Timing for the cost model
+)
 from loadtests.avatar_mix import DEFAULT_MIX, AvatarMixError, parse_mix
 from loadtests.photos import CONTENT_TYPES, photo
 

@@ -19,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 
+from .scaling_report import TIMELINE_SERIES, scaling_details
+
 PERCENTILE_COLUMNS = {"p50": "50%", "p95": "95%", "p99": "99%"}
 
 
@@ -59,7 +61,7 @@ def scaling_series(results: Path) -> dict[str, list[tuple[float, float]]]:
     with path.open() as handle:
         for row in csv.DictReader(handle):
             at = _number(row.get("at_s"))
-            for key in ("current_replicas", "desired_replicas", "concurrency"):
+            for key in TIMELINE_SERIES:
                 value = _number(row.get(key))
                 if at is not None and value is not None:
                     series.setdefault(key, []).append((at, value))
@@ -128,6 +130,7 @@ def write_report(results: Path, title: str) -> Path:
         f"{verdict.get('coldStarts', 0)} cold starts seen. "
         "Locust's own report: <a href=locust.html>locust.html</a>.</p>"
         + verdict_table(verdict)
+        + scaling_details(verdict)
         + f"<img alt='latency, throughput and scaling over time' src='data:image/png;base64,{image}'>"
         + "</body></html>"
     )

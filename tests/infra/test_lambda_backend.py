@@ -12,6 +12,7 @@ import pytest
 
 from backends.config import parse
 from backends.storage import PENDING_AVATAR_TAG
+from backends.settings import app_setting_keys
 from tests.infra.conftest import ACCOUNT, REGION, RecordingMocks
 from users_api.store import PENDING, STATE_TAG
 
@@ -46,8 +47,10 @@ def fake_package(spec: Any) -> Any:
 
 
 def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
-    """Build the backend from config under mocks; return its resolved outputs."""
-    spec = parse({"backend": "lambda", **config}, stack="test")
+    """Build the backend under mocks from app settings (logLevel) and its own (memoryMb); return its outputs."""
+    app = {key: value for key, value in config.items() if key in app_setting_keys()}
+    own = {key: value for key, value in config.items() if key not in app}
+    spec = parse({"backend": "lambda", **app, "lambda": own}, stack="test")
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -195,7 +198,7 @@ def test_the_function_runs_the_handler_with_its_settings_and_no_reserved_variabl
     assert (function["memorySize"], function["timeout"]) == (512, 15)
     assert function["reservedConcurrentExecutions"] == -1
     assert function["sourceCodeHash"] == "c2hhMjU2"
-    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "MAX_AVATAR_BYTES", "LOG_LEVEL", "TRUSTED_PROXIES"}
+    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES"}  # the app keeps its own defaults
     assert variables["DYNAMODB_TABLE"] == outputs["tableName"]
     assert not any(name.startswith("AWS_") for name in variables)
     assert function["loggingConfig"]["logGroup"] == outputs["functionLogGroup"]
@@ -263,20 +266,28 @@ def test_the_outputs_fill_the_contract(outputs: dict[str, Any]) -> None:
     assert outputs["functionName"]
 
 
+def test_the_app_settings_the_user_set_reach_the_function(mocks: RecordingMocks) -> None:
+    deploy(mocks, maxAvatarBytes="1048576", logLevel="warning")
+    variables = mocks.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+
+    assert (variables["MAX_AVATAR_BYTES"], variables["LOG_LEVEL"]) == ("1048576", "WARNING")
+
+
 def test_reserved_concurrency_reaches_the_function_and_the_scaling_output(mocks: RecordingMocks) -> None:
-    outputs = deploy(mocks, lambdaReservedConcurrency="50", lambdaArchitecture="x86_64")
+    outputs = deploy(mocks, reservedConcurrency="50", architecture="x86_64")
 
     function = mocks.one("aws:lambda/function:Function").inputs
     assert function["reservedConcurrentExecutions"] == 50
     assert function["architectures"] == ["x86_64"]
     assert outputs["scaling"]["reservedConcurrency"] == 50
+    assert outputs["scaling"]["architecture"] == "x86_64"  # the load tests' cost model prices by architecture
 
 
 def test_reserved_concurrency_past_a_default_accounts_ceiling_deploys_with_a_note(
     mocks: RecordingMocks, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("WARNING"):
-        deploy(mocks, lambdaReservedConcurrency="1500")
+        deploy(mocks, reservedConcurrency="1500")
 
     assert mocks.one("aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == 1500
     assert any("needs an account concurrency quota of at least 1600" in record.message for record in caplog.records)

@@ -44,7 +44,7 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("local", "GUNICORN_WORKERS", "0"),
     ("local", "GUNICORN_THREADS", "two"),
     ("local", "LAMBDA_TIMEOUT", "0"),
-    ("local", "BACKEND", "nomad"),
+    ("local", "SERVER", "nomad"),
     ("local", "LOG_LEVEL", "LOUD"),
     ("local", "PENDING_MAX_AGE", "-1"),
     ("loadtest", "SCENARIO", "nope"),
@@ -93,4 +93,15 @@ def test_a_bad_value_is_one_line_naming_the_make_variable_and_an_example(
     assert f", e.g. make {target} {variable}=" in line or "e.g. '" in line, "what a value that works looks like"
     assert "usage:" not in result.stderr
     assert " --" not in line, "the internal flag is not what the user typed"
+    assert "[1/3]" not in result.stdout, "nothing started"
+
+
+def test_make_local_names_server_when_given_the_retired_backend_variable() -> None:
+    """`make local BACKEND=lambda` chose the local server before SERVER; BACKEND now means the deployment's backend."""
+    result = make("local", "BACKEND=lambda")
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    assert said(result.stderr) == [
+        "make local: BACKEND=lambda is now SERVER (BACKEND names a deployment's backend): make local SERVER=lambda"
+    ]
     assert "[1/3]" not in result.stdout, "nothing started"
