@@ -11,8 +11,8 @@ import pulumi
 import pytest
 
 from backends.config import parse
-from backends.storage import PENDING_AVATAR_TAG
 from backends.settings import app_setting_keys
+from backends.storage import PENDING_AVATAR_TAG
 from tests.infra.conftest import ACCOUNT, REGION, RecordingMocks
 from users_api.store import PENDING, STATE_TAG
 

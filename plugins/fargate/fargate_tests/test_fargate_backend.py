@@ -126,7 +126,14 @@ def test_the_task_role_holds_exactly_the_apps_statements(mocks: RecordingMocks, 
         {
             "Sid": "AvatarObjects",
             "Effect": "Allow",
-            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Action": [
+                "s3:DeleteObject",
+                "s3:DeleteObjectTagging",
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+            ],
             "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
         },
     ]
