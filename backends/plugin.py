@@ -6,7 +6,9 @@ packages to it). It declares a ``BackendSettings`` subclass (its settings, their
 ``BackendPlugin`` joining them under its name. ARCHITECTURE.md, "The plugin API", walks through it.
 
 The toolkit: ``Storage`` (the users table and the avatar bucket) and ``app_policy_statements`` (exactly what
-the app may do to them, for its role); ``build_and_push`` (the app image in a new ECR repository) and
+the app may do to them, for its role); the reconciler every backend schedules (``RECONCILE_HANDLER`` for a
+function, ``RECONCILE_COMMAND`` for a container, every ``RECONCILE_EVERY_MINUTES``) and its own role's
+``reconciler_policy_statements``; ``build_and_push`` (the app image in a new ECR repository) and
 ``prebuilt`` (the one image-reference parser, ``ImageReferenceText`` for a settings field); for Kubernetes,
 ``KubernetesSettings``, ``chart_values``, ``app_environment``, ``release_app`` and ``scaling_output``; the app's
 contract (``CONTAINER_PORT``, ``LIVENESS_PATH``, ``READINESS_PATH``); ``stack_region`` (``aws:region``, else the AWS
@@ -47,7 +49,14 @@ from .settings import (
     SettingProblem,
     current_hints,
 )
-from .storage import Storage, app_policy_statements
+from .storage import (
+    RECONCILE_COMMAND,
+    RECONCILE_EVERY_MINUTES,
+    RECONCILE_HANDLER,
+    Storage,
+    app_policy_statements,
+    reconciler_policy_statements,
+)
 
 __all__ = [
     "APP_DIR",
@@ -58,6 +67,9 @@ __all__ = [
     "LIVENESS_PATH",
     "LOG_RETENTION_DAYS",
     "READINESS_PATH",
+    "RECONCILE_COMMAND",
+    "RECONCILE_EVERY_MINUTES",
+    "RECONCILE_HANDLER",
     "AppImage",
     "AppSettings",
     "AppSpec",
@@ -79,6 +91,7 @@ __all__ = [
     "current_hints",
     "hpa_values",
     "prebuilt",
+    "reconciler_policy_statements",
     "release_app",
     "scaling_output",
     "stack_region",

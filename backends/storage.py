@@ -17,6 +17,11 @@ ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
 # the next midnight UTC, and removes expired objects asynchronously (AWS: "Expiring objects", "lifecycle rule delay").
 PENDING_AVATAR_TAG = ("state", "pending")
 EXPIRE_PENDING_AVATARS_AFTER_DAYS = 1
+# The reconciler (app/users_api/reconcile.py) resolves pending avatars 20 minutes after they were written, well before
+# the rule above; every backend runs it on this schedule (EventBridge's rate syntax; cron for Kubernetes).
+RECONCILE_EVERY_MINUTES = 10
+RECONCILE_HANDLER = "users_api.reconcile.handler"  # one pass, for a scheduled function
+RECONCILE_COMMAND = ("python", "-m", "users_api.reconcile")  # one pass, for a scheduled container
 
 
 def tls_only_policy(bucket_arn: str) -> str:
@@ -162,4 +167,26 @@ def app_policy_statements(table_arn: str, bucket_arn: str) -> list[dict[str, obj
             ],
             "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
         },
+    ]
+
+
+def reconciler_policy_statements(table_arn: str, bucket_arn: str) -> list[dict[str, object]]:
+    """Exactly what the reconciler does (app/users_api/reconcile.py): ListObjectsV2 under avatars/ (s3:ListBucket,
+    limited by the s3:prefix condition), GetObjectTagging, HeadObject (s3:GetObject), DeleteObjectTagging (finalise),
+    DeleteObject (an orphan), and a consistent GetItem of the owner. It never writes a user or an object."""
+    return [
+        {
+            "Sid": "ListAvatars",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{AVATAR_PREFIX}*"]}},
+        },
+        {
+            "Sid": "ResolvePendingAvatars",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:GetObject", "s3:GetObjectTagging"],
+            "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
+        },
+        {"Sid": "ReadOwners", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table_arn},
     ]

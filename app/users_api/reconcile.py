@@ -11,8 +11,9 @@ most cases), and the app signs each attempt within its request deadline. So
 past 20 minutes the user item is final, and this decision cannot race a late write.
 
 The deployed bucket has a lifecycle rule that expires pending objects after a
-day (``backends/storage.py``); this job is what ``make local`` runs (moto does
-not run lifecycle rules), and what finalises avatars whose user exists.
+day (``backends/storage.py``); this job, deployed on every backend, runs before it
+and finalises avatars whose user exists: ``make local`` and the chart's CronJob run
+the command below; on AWS a scheduled function calls ``handler`` (one pass).
 
     python -m users_api.reconcile [--min-age SECONDS] [--every SECONDS]
 """
@@ -100,6 +101,34 @@ def _owner_points_at(clients: AwsClients, table: str, bucket: str, key: str) -> 
         return False
     item = clients.dynamodb.get_item(TableName=table, Key={"email": {"S": email}}, ConsistentRead=True).get("Item")
     return item is not None and item.get("avatar_key", {}).get("S") == key
+
+
+_handler_clients: tuple[Any, AwsClients] | None = None
+
+
+def handler(event: object, context: object) -> dict[str, int]:
+    """The scheduled function's entry point: one pass with the default age, its counts as the result.
+
+    Configured like the app (``Settings.from_env``); the clients are kept across warm invocations. An AWS error
+    propagates, so the invocation is counted as failed (the function's Errors metric) and the next one retries."""
+    global _handler_clients
+    from . import Settings
+    from .aws import make_clients
+    from .observability import configure_logging
+
+    if _handler_clients is None:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        _handler_clients = (settings, make_clients(settings))
+    settings, clients = _handler_clients
+    outcome = reconcile(clients, settings.table_name, settings.bucket_name)
+    counts = {
+        "finalised": len(outcome.finalised),
+        "deleted": len(outcome.deleted),
+        "pending_too_young": len(outcome.too_young),
+    }
+    log.info("reconciled", extra=counts)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:

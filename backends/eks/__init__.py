@@ -31,6 +31,7 @@ from backends.plugin import (
     app_policy_statements,
     build_and_push,
     prebuilt,
+    reconciler_policy_statements,
     release_app,
     scaling_output,
 )
@@ -72,8 +73,23 @@ def aws_region() -> str:
     return region
 
 
-def chart_values(spec: AppSpec, image: AppImage, region: str, table: str, bucket: str, role_arn: str) -> dict[str, Any]:
-    """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials."""
+def reconciler_service_account(spec: AppSpec) -> str:
+    """The reconciler CronJob's own service account (its IRSA role lists the bucket; the app's may not)."""
+    return f"{spec.name}-reconciler"
+
+
+def chart_values(
+    spec: AppSpec,
+    image: AppImage,
+    region: str,
+    table: str,
+    bucket: str,
+    role_arn: str,
+    *,
+    reconciler_role_arn: str,
+) -> dict[str, Any]:
+    """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials, and the
+    reconciler's CronJob under its own IRSA role."""
     settings = spec.settings_as(EksSettings)
     return app_chart_values(
         spec,
@@ -97,6 +113,10 @@ def chart_values(spec: AppSpec, image: AppImage, region: str, table: str, bucket
         # own readiness on /readyz would deregister every target during a short DynamoDB or S3 outage, leaving
         # the ALB nothing to fail open to (v3.5.0 pkg/backend/endpoint_resolver.go skips not-ready pods).
         readinessPath="/livez",
+        reconciler={
+            "enabled": True,
+            "serviceAccount": {"roleArn": reconciler_role_arn, "name": reconciler_service_account(spec)},
+        },
     )
 
 
@@ -268,6 +288,14 @@ class Backend(pulumi.ComponentResource):
                 lambda arns: {"Version": "2012-10-17", "Statement": app_policy_statements(arns[0], arns[1])}
             ),
         )
+        reconciler_role = role_for(
+            "reconciler",
+            settings.namespace,
+            reconciler_service_account(spec),
+            pulumi.Output.all(storage.table.arn, storage.bucket.arn).apply(
+                lambda arns: {"Version": "2012-10-17", "Statement": reconciler_policy_statements(arns[0], arns[1])}
+            ),
+        )
 
         # The controller's chart registers a Service mutating webhook (failure policy Fail) whose pods start with
         # it: a Service created before they are Ready is refused ("no endpoints available for service
@@ -310,7 +338,13 @@ class Backend(pulumi.ComponentResource):
             else build_and_push(name, settings.architecture, spec.deletion_protection, tags, parent=self)
         )
         values = pulumi.Output.all(
-            image.repository, image.tag, image.digest, storage.table.name, storage.bucket.bucket, app_role.role.arn
+            image.repository,
+            image.tag,
+            image.digest,
+            storage.table.name,
+            storage.bucket.bucket,
+            app_role.role.arn,
+            reconciler_role.role.arn,
         ).apply(
             lambda found: chart_values(
                 spec,
@@ -319,6 +353,7 @@ class Backend(pulumi.ComponentResource):
                 found[3],
                 found[4],
                 found[5],
+                reconciler_role_arn=found[6],
             )
         )
         namespace = app_namespace(name, settings.namespace, cluster.kubeconfig_json, controller, parent=self)
@@ -329,7 +364,7 @@ class Backend(pulumi.ComponentResource):
             values,
             kubernetes,
             parent=self,
-            depends_on=[namespace, controller, metrics_server, *app_role.resources],
+            depends_on=[namespace, controller, metrics_server, *app_role.resources, *reconciler_role.resources],
             create_namespace=False,
         )
         # The ID is known once the release is done (an unknown ID at preview skips the reads).

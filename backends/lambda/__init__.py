@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from backends.plugin import AppSpec, BackendPlugin, Deployment, Storage, app_policy_statements
 
 from .package import Package, build
+from .reconciler import ScheduledReconciler
 from .settings import MOVED_KEYS, LambdaSettings, reserved_concurrency_note
 
 HANDLER = "users_api.lambda_handler.handler"
@@ -133,6 +134,16 @@ class Backend(pulumi.ComponentResource):
         if note := reserved_concurrency_note(settings.reserved):
             pulumi.log.warn(note, resource=self.function)
 
+        reconciler = ScheduledReconciler(
+            f"{name}-reconciler",
+            spec,
+            storage,
+            built,
+            runtime=settings.runtime,
+            architecture=settings.architecture,
+            opts=child,
+        )
+
         api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
         api_child = pulumi.ResourceOptions(parent=api)
         integration = aws.apigatewayv2.Integration(
@@ -202,6 +213,7 @@ class Backend(pulumi.ComponentResource):
                 "functionName": self.function.name,
                 "apiId": api.id,
                 "functionLogGroup": function_logs.name,
+                "reconcilerFunctionName": reconciler.function.name,
                 "packageBytes": built.size_bytes,
             },
         )

@@ -50,6 +50,8 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
         },
         service={"type": "NodePort", "port": 80, "nodePort": settings.node_port},
         ingress={"enabled": False},
+        # The reconciler as a CronJob with the app's image and credentials (the emulator has no IAM to narrow).
+        reconciler={"enabled": True},
     )
 
 

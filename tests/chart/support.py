@@ -66,6 +66,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "service": {"type": "NodePort", "nodePort": 30080},
         "ingress": {"enabled": False},
         "hpa": {"enabled": True, "minReplicas": 2, "maxReplicas": 5, "cpuTargetPercent": 70},
+        "reconciler": {"enabled": True},
     },
     # OLD_README_SET_LINES, as the values dict `--set` makes of them.
     "old-readme-set-lines": {
@@ -107,8 +108,12 @@ class Release:
 
     @property
     def pod_specs(self) -> dict[str, dict[str, Any]]:
-        """Every pod this release can start: the Deployment's template and each `helm test` Pod."""
+        """Every pod this release can start: the Deployment's template, the reconciler's, and each `helm test` Pod."""
         specs = {"Deployment": self.one("Deployment")["spec"]["template"]["spec"]}
+        specs |= {
+            f"CronJob/{job['metadata']['name']}": job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            for job in self.of_kind("CronJob")
+        }
         specs |= {f"Pod/{pod['metadata']['name']}": pod["spec"] for pod in self.test_pods}
         return specs
 

@@ -33,6 +33,7 @@ def test_the_minikube_backends_values_render_valid_objects_named_after_the_relea
     assert hpa["spec"]["maxReplicas"] == 4
     assert release.of_kind("Ingress") == []
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(release.one("Secret")["data"])
+    assert release.one("CronJob")["spec"]["concurrencyPolicy"] == "Forbid"  # the reconciler
 
 
 def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: helm.Chart) -> None:
@@ -43,8 +44,12 @@ def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: h
         tag="02d1b967959830fe",
         digest="sha256:" + "ab" * 32,
     )
-    values = eks.chart_values(spec, image, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN)
+    reconciler_role = "arn:aws:iam::123456789012:role/users-api-reconciler"
+    values = eks.chart_values(
+        spec, image, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN, reconciler_role_arn=reconciler_role
+    )
     release = render(chart, values, "users-api")
+    accounts = {account["metadata"]["name"]: account for account in release.of_kind("ServiceAccount")}
 
     for manifest in release.manifests:
         kubernetes_validate.validate(manifest, "1.33", strict=True)
@@ -53,8 +58,11 @@ def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: h
     assert ingress["spec"]["ingressClassName"] == "alb"
     assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"] == "ip"
     assert release.one("Service")["spec"]["type"] == "ClusterIP"
-    assert release.one("ServiceAccount")["metadata"]["name"] == "users-api", "the IRSA role trusts this exact name"
-    assert release.one("ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
+    assert set(accounts) == {"users-api", "users-api-reconciler"}, "each IRSA role trusts one exact name"
+    assert accounts["users-api"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
+    assert accounts["users-api-reconciler"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == reconciler_role
+    reconciler_pod = release.one("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert reconciler_pod["serviceAccountName"] == "users-api-reconciler"
     assert container["image"] == f"{image.repository}@sha256:{'ab' * 32}"
     assert release.one("HorizontalPodAutoscaler")["spec"]["maxReplicas"] == 12
     assert release.of_kind("Secret") == [], "IRSA: no static credentials anywhere"
@@ -72,6 +80,7 @@ def test_on_eks_a_dependency_outage_leaves_the_targets_registered_for_the_alb_to
         "users",
         "avatars",
         ROLE_ARN,
+        reconciler_role_arn="",
     )
     release = render(chart, values, "users-api")
 

@@ -72,7 +72,8 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
 
 
 def test_every_pod_meets_the_restricted_pod_security_standard(release: Release) -> None:
-    assert set(release.pod_specs) == {"Deployment", f"Pod/{FULLNAME}-test-readyz"}
+    reconciler = {f"CronJob/{FULLNAME}-reconciler"} if release.values["reconciler"]["enabled"] else set()
+    assert set(release.pod_specs) == {"Deployment", f"Pod/{FULLNAME}-test-readyz"} | reconciler
     for owner, spec in release.pod_specs.items():
         assert restricted_violations(spec) == [], owner
 

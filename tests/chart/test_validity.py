@@ -17,7 +17,7 @@ ALWAYS = {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBu
 EXPECTED_KINDS = {
     "defaults": ALWAYS | {"ServiceAccount"},
     "eks": ALWAYS | {"ServiceAccount", "Ingress", "NetworkPolicy"},
-    "minikube": ALWAYS | {"ServiceAccount", "Secret"},
+    "minikube": ALWAYS | {"ServiceAccount", "Secret", "CronJob"},  # the reconciler
     "old-readme-set-lines": ALWAYS | {"Secret"},  # serviceAccount.enabled=false: the namespace's default account
 }
 

@@ -113,6 +113,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state.update(COMPUTED.get(args.typ, {}))
         if args.typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+        if args.typ == "aws:ecs/taskDefinition:TaskDefinition":  # a family's revision, as ECS names it
+            state["arn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{args.inputs.get('family', physical)}:1"
         recorded.outputs = state
         return (args.resource_id or f"{physical}-id"), state
 

@@ -434,6 +434,7 @@ def test_the_node_role_has_only_the_node_policies(mocks: RecordingMocks, outputs
     ("role", "subject"),
     [
         ("users-api-app", "system:serviceaccount:users-api:users-api"),
+        ("users-api-reconciler", "system:serviceaccount:users-api:users-api-reconciler"),
         ("users-api-lb-controller", "system:serviceaccount:kube-system:aws-load-balancer-controller"),
         ("users-api-cluster-autoscaler", "system:serviceaccount:kube-system:cluster-autoscaler"),
     ],
@@ -461,6 +462,41 @@ def test_the_app_role_reaches_only_its_table_and_the_avatar_prefix(
     assert statements["UsersTable"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:{table.name}-1a2b3c"
     assert statements["AvatarObjects"]["Resource"] == f"arn:aws:s3:::{bucket}/{AVATAR_PREFIX}*"
     assert all("*" not in action for statement in statements.values() for action in statement["Action"])
+
+
+def test_the_reconciler_role_may_do_exactly_what_the_reconciler_does_and_its_cronjob_runs_under_it(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    table = mocks.one("aws:dynamodb/table:Table")
+    bucket = outputs["bucketName"]
+    role = mocks.one_named("aws:iam/role:Role", "users-api-reconciler-role")
+    values = releases(mocks)["users-api"]["values"]
+
+    assert inline_policy(mocks, "users-api-reconciler")["Statement"] == [
+        {
+            "Sid": "ListAvatars",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{AVATAR_PREFIX}*"]}},
+        },
+        {
+            "Sid": "ResolvePendingAvatars",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:GetObject", "s3:GetObjectTagging"],
+            "Resource": f"arn:aws:s3:::{bucket}/{AVATAR_PREFIX}*",
+        },
+        {
+            "Sid": "ReadOwners",
+            "Effect": "Allow",
+            "Action": "dynamodb:GetItem",
+            "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:{table.name}-1a2b3c",
+        },
+    ]
+    assert values["reconciler"] == {
+        "enabled": True,
+        "serviceAccount": {"roleArn": role["arn"], "name": "users-api-reconciler"},
+    }
 
 
 def test_the_autoscaler_may_only_resize_this_clusters_groups(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
@@ -666,6 +702,8 @@ def test_the_app_release_waits_for_the_load_balancer_controller_and_metrics_serv
         "users-api-aws-load-balancer-controller",
         "users-api-metrics-server",
         "users-api-namespace",  # labelled for the controller's pod readiness gate (test_eks_addons.py)
+        "users-api-reconciler-policy",
+        "users-api-reconciler-role",
     ]
 
 

@@ -27,6 +27,7 @@ TAGGABLE = {
     "aws:lambda/function:Function",
     "aws:apigatewayv2/api:Api",
     "aws:apigatewayv2/stage:Stage",
+    "aws:cloudwatch/eventRule:EventRule",
 }
 NOT_TAGGABLE = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -38,8 +39,13 @@ NOT_TAGGABLE = {
     "aws:apigatewayv2/integration:Integration",
     "aws:apigatewayv2/route:Route",
     "aws:lambda/permission:Permission",
+    "aws:cloudwatch/eventTarget:EventTarget",
 }
-COMPONENTS = {"flask-platform:backends:Lambda", "flask-platform:storage:Storage"}
+COMPONENTS = {
+    "flask-platform:backends:Lambda",
+    "flask-platform:storage:Storage",
+    "flask-platform:reconciler:ScheduledReconciler",
+}
 
 
 def fake_package(spec: Any) -> Any:
@@ -148,8 +154,8 @@ def test_the_function_role_may_do_exactly_what_the_app_does(mocks: RecordingMock
     )
     table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:users-api-users-1a2b3c"
     bucket_arn = f"arn:aws:s3:::{outputs['bucketName']}"
-    policy = json.loads(mocks.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
-    trust = json.loads(mocks.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    policy = json.loads(mocks.one_named("aws:iam/rolePolicy:RolePolicy", "users-api-function-policy")["policy"])
+    trust = json.loads(mocks.one_named("aws:iam/role:Role", "users-api-function-role")["assumeRolePolicy"])
 
     assert policy == {
         "Version": "2012-10-17",
@@ -190,7 +196,7 @@ def test_the_function_role_may_do_exactly_what_the_app_does(mocks: RecordingMock
 def test_the_function_runs_the_handler_with_its_settings_and_no_reserved_variables(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
-    function = mocks.one("aws:lambda/function:Function").inputs
+    function = mocks.one_named("aws:lambda/function:Function", "users-api-function")
     variables = function["environment"]["variables"]
 
     assert function["handler"] == "users_api.lambda_handler.handler"
@@ -227,18 +233,22 @@ def test_the_http_api_uses_payload_2_and_the_default_stage(mocks: RecordingMocks
 
 
 def test_only_this_api_may_invoke_the_function(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
-    permission = mocks.one("aws:lambda/permission:Permission").inputs
+    permission = mocks.one_named("aws:lambda/permission:Permission", "users-api-invoke-permission")
 
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["sourceArn"] == f"arn:aws:execute-api:{REGION}:{ACCOUNT}:api123/*/*"
 
 
-def test_both_log_groups_keep_logs_for_the_configured_days(mocks: RecordingMocks) -> None:
+def test_every_log_group_keeps_logs_for_the_configured_days(mocks: RecordingMocks) -> None:
     deploy(mocks, logRetentionDays="30")
 
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 2
+    assert sorted(group.name for group in groups) == [
+        "users-api-api-access-logs",
+        "users-api-function-logs",
+        "users-api-reconciler-logs",
+    ]
     assert {group.inputs["retentionInDays"] for group in groups} == {30}
 
 
@@ -268,7 +278,7 @@ def test_the_outputs_fill_the_contract(outputs: dict[str, Any]) -> None:
 
 def test_the_app_settings_the_user_set_reach_the_function(mocks: RecordingMocks) -> None:
     deploy(mocks, maxAvatarBytes="1048576", logLevel="warning")
-    variables = mocks.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    variables = mocks.one_named("aws:lambda/function:Function", "users-api-function")["environment"]["variables"]
 
     assert (variables["MAX_AVATAR_BYTES"], variables["LOG_LEVEL"]) == ("1048576", "WARNING")
 
@@ -276,7 +286,7 @@ def test_the_app_settings_the_user_set_reach_the_function(mocks: RecordingMocks)
 def test_reserved_concurrency_reaches_the_function_and_the_scaling_output(mocks: RecordingMocks) -> None:
     outputs = deploy(mocks, reservedConcurrency="50", architecture="x86_64")
 
-    function = mocks.one("aws:lambda/function:Function").inputs
+    function = mocks.one_named("aws:lambda/function:Function", "users-api-function")
     assert function["reservedConcurrentExecutions"] == 50
     assert function["architectures"] == ["x86_64"]
     assert outputs["scaling"]["reservedConcurrency"] == 50
@@ -289,7 +299,7 @@ def test_reserved_concurrency_past_a_default_accounts_ceiling_deploys_with_a_not
     with caplog.at_level("WARNING"):
         deploy(mocks, reservedConcurrency="1500")
 
-    assert mocks.one("aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == 1500
+    assert mocks.one_named("aws:lambda/function:Function", "users-api-function")["reservedConcurrentExecutions"] == 1500
     assert any("needs an account concurrency quota of at least 1600" in record.message for record in caplog.records)
 
 
@@ -298,3 +308,56 @@ def test_deletion_protection_off_lets_destroy_empty_the_bucket(mocks: RecordingM
 
     assert mocks.one("aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is False
     assert mocks.one("aws:s3/bucket:Bucket").inputs["forceDestroy"] is True
+
+
+def test_the_reconciler_runs_every_ten_minutes_from_the_same_package_and_ends_before_the_next_run(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    function = mocks.one_named("aws:lambda/function:Function", "users-api-reconciler-function")
+    rule = mocks.one_named("aws:cloudwatch/eventRule:EventRule", "users-api-reconciler-schedule")
+    target = mocks.one_named("aws:cloudwatch/eventTarget:EventTarget", "users-api-reconciler-target")
+    permission = mocks.one_named("aws:lambda/permission:Permission", "users-api-reconciler-invoke-permission")
+
+    assert function["handler"] == "users_api.reconcile.handler"
+    assert (function["sourceCodeHash"], function["runtime"], function["architectures"]) == (
+        "c2hhMjU2",
+        "python3.12",
+        ["arm64"],
+    )
+    assert rule["scheduleExpression"] == "rate(10 minutes)"
+    assert function["timeout"] < 10 * 60  # two passes never overlap
+    assert target["arn"] == function["arn"]
+    assert (permission["principal"], permission["sourceArn"]) == ("events.amazonaws.com", rule["arn"])
+    assert set(function["environment"]["variables"]) == {"DYNAMODB_TABLE", "S3_BUCKET"}
+    assert outputs["reconcilerFunctionName"]
+
+
+def test_the_reconciler_role_may_do_exactly_what_the_reconciler_does(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    log_group = mocks.one_named("aws:cloudwatch/logGroup:LogGroup", "users-api-reconciler-logs")
+    function = mocks.one_named("aws:lambda/function:Function", "users-api-reconciler-function")
+    role = mocks.one_named("aws:iam/role:Role", "users-api-reconciler-role")
+    policy = json.loads(mocks.one_named("aws:iam/rolePolicy:RolePolicy", "users-api-reconciler-policy")["policy"])
+    table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:users-api-users-1a2b3c"
+    bucket_arn = f"arn:aws:s3:::{outputs['bucketName']}"
+
+    assert function["loggingConfig"]["logGroup"] == log_group["namePrefix"] + "users-api-reconciler-logs-1a2b3c"
+    assert json.loads(role["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert policy["Statement"][1:] == [
+        {
+            "Sid": "ListAvatars",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": ["avatars/*"]}},
+        },
+        {
+            "Sid": "ResolvePendingAvatars",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:GetObject", "s3:GetObjectTagging"],
+            "Resource": f"{bucket_arn}/avatars/*",
+        },
+        {"Sid": "ReadOwners", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table_arn},
+    ]
+    assert policy["Statement"][0]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]

@@ -90,6 +90,7 @@ def test_the_chart_is_released_into_the_configured_context_with_node_port_secret
     assert (values["env"]["AWS_ACCESS_KEY_ID"], values["env"]["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
     assert values["env"]["DYNAMODB_TABLE"] == outputs["tableName"]
     assert values["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 10, "cpuTargetPercent": 70}
+    assert values["reconciler"] == {"enabled": True}  # the emulator runs no lifecycle rule: the CronJob resolves
 
 
 def test_the_outputs_fill_the_contract(outputs: dict[str, Any]) -> None:

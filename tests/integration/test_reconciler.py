@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools.resources import app_environment, dynamodb_client, s3_client
 from tests.support import REGION, image_bytes
+from users_api import reconcile
 from users_api.store import owner_metadata, pending_tagging
 
 pytestmark = pytest.mark.integration
 
 
-def put_pending(endpoint: str, bucket: str, key: str, owner: str) -> None:
+def put_pending(endpoint: str, bucket: str, key: str, owner: str, age_seconds: float = 0) -> None:
     s3_client(endpoint, REGION).put_object(
         Bucket=bucket,
         Key=key,
         Body=image_bytes(),
         ContentType="image/png",
-        Tagging=pending_tagging("create"),
+        Tagging=pending_tagging("create", now=time.time() - age_seconds),
         Metadata={"owner": owner_metadata(owner)},
     )
 
@@ -73,3 +76,40 @@ def test_a_bad_argument_is_refused(moto_server: str, names: tuple[str, str]) -> 
 
     assert result.returncode == 2
     assert "--min-age" in result.stderr
+
+
+@pytest.fixture
+def fresh_handler() -> Iterator[None]:
+    reconcile._handler_clients = None  # a cold start: the handler builds its clients from this test's environment
+    yield
+    reconcile._handler_clients = None
+
+
+def test_the_scheduled_handler_resolves_only_avatars_pending_past_twenty_minutes(
+    moto_server: str, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch, fresh_handler: None
+) -> None:
+    table, bucket = names
+    for variable, value in app_environment(moto_server, REGION, table, bucket).items():
+        monkeypatch.setenv(variable, value)
+    put_pending(moto_server, bucket, "avatars/kept.png", "kept@example.com", age_seconds=21 * 60)
+    put_pending(moto_server, bucket, "avatars/orphan.png", "nobody@example.com", age_seconds=21 * 60)
+    put_pending(moto_server, bucket, "avatars/in-flight.png", "nobody@example.com", age_seconds=19 * 60)
+    dynamodb_client(moto_server, REGION).put_item(
+        TableName=table,
+        Item={
+            "email": {"S": "kept@example.com"},
+            "name": {"S": "Kept"},
+            "avatar_key": {"S": "avatars/kept.png"},
+            "created_at": {"S": "2026-12-02T00:00:00.000000Z"},
+        },
+    )
+
+    counts = reconcile.handler({"source": "aws.scheduler"}, None)
+    again = reconcile.handler({"source": "aws.scheduler"}, None)  # warm: the same clients, nothing left to do
+
+    s3 = s3_client(moto_server, REGION)
+    keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+    assert counts == {"finalised": 1, "deleted": 1, "pending_too_young": 1}
+    assert again == {"finalised": 0, "deleted": 0, "pending_too_young": 1}
+    assert keys == ["avatars/in-flight.png", "avatars/kept.png"]
+    assert s3.get_object_tagging(Bucket=bucket, Key="avatars/kept.png")["TagSet"] == []

@@ -108,8 +108,8 @@ def test_the_graph_has_the_network_the_alb_the_cluster_the_service_and_its_autos
 
 
 def test_the_task_role_holds_exactly_the_apps_statements(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
-    role = mocks.one("aws:iam/role:Role")
-    policy = json.loads(mocks.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    role = next(role for role in mocks.of_type("aws:iam/role:Role") if role.name == "users-api-task-role")
+    policy = json.loads(mocks.one_named("aws:iam/rolePolicy:RolePolicy", "users-api-task-policy")["policy"])
     table_arn = mocks.one("aws:dynamodb/table:Table").outputs["arn"]
     bucket_arn = mocks.one("aws:s3/bucket:Bucket").outputs["arn"]
 
@@ -432,3 +432,81 @@ def test_an_unknown_backends_error_lists_it() -> None:
 
     with pytest.raises(UnknownBackend, match=r"choose one of eks, fargate, lambda, minikube"):
         load_plugin("nomad")
+
+
+def test_the_reconciler_is_a_task_of_the_same_image_run_every_ten_minutes_in_the_services_network(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    rule = mocks.one_named("aws:cloudwatch/eventRule:EventRule", "users-api-reconciler-schedule")
+    target = mocks.one_named("aws:cloudwatch/eventTarget:EventTarget", "users-api-reconciler-target")
+    task = mocks.one_named("aws:ecs/taskDefinition:TaskDefinition", "users-api-reconciler")
+    (container,) = json.loads(task["containerDefinitions"])
+    app = service_inputs(mocks)["taskDefinitionArgs"]["container"]
+    network = service_inputs(mocks)["networkConfiguration"]
+
+    assert rule["scheduleExpression"] == "rate(10 minutes)"
+    assert target["arn"] == mocks.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    assert target["ecsTarget"]["taskDefinitionArn"] == task["arn"]
+    assert target["ecsTarget"]["launchType"] == "FARGATE"
+    assert target["ecsTarget"]["networkConfiguration"] == {
+        "subnets": network["subnets"],
+        "securityGroups": network["securityGroups"],
+        "assignPublicIp": False,
+    }
+    assert container["image"] == app["image"]
+    assert container["command"] == ["python", "-m", "users_api.reconcile"]  # one pass, then the task stops
+    assert container["readonlyRootFilesystem"] is True
+    assert {pair["name"] for pair in container["environment"]} == {"AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET"}
+    assert task["taskRoleArn"] == mocks.one_named("aws:iam/role:Role", "users-api-reconciler-task-role")["arn"]
+
+
+def test_the_reconciler_task_role_may_do_exactly_what_the_reconciler_does(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    policy = json.loads(mocks.one_named("aws:iam/rolePolicy:RolePolicy", "users-api-reconciler-task-policy")["policy"])
+    table_arn = mocks.one("aws:dynamodb/table:Table").outputs["arn"]
+    bucket_arn = mocks.one("aws:s3/bucket:Bucket").outputs["arn"]
+
+    assert policy["Statement"] == [
+        {
+            "Sid": "ListAvatars",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{AVATAR_PREFIX}*"]}},
+        },
+        {
+            "Sid": "ResolvePendingAvatars",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:GetObject", "s3:GetObjectTagging"],
+            "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
+        },
+        {"Sid": "ReadOwners", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table_arn},
+    ]
+
+
+def test_eventbridge_may_only_run_the_reconciler_in_this_cluster_and_pass_its_two_roles(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    events_role = mocks.one_named("aws:iam/role:Role", "users-api-reconciler-events-role")
+    policy = json.loads(
+        mocks.one_named("aws:iam/rolePolicy:RolePolicy", "users-api-reconciler-events-policy")["policy"]
+    )
+    task = mocks.one_named("aws:ecs/taskDefinition:TaskDefinition", "users-api-reconciler")
+    run, pass_role = policy["Statement"]
+
+    assert json.loads(events_role["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "events.amazonaws.com"
+    }
+    assert (
+        mocks.one_named("aws:cloudwatch/eventTarget:EventTarget", "users-api-reconciler-target")["roleArn"]
+        == (events_role["arn"])
+    )
+    assert task["arn"].endswith(":task-definition/users-api-reconciler:1")
+    assert (run["Action"], run["Resource"]) == ("ecs:RunTask", task["arn"].removesuffix(":1") + ":*")
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": mocks.one("aws:ecs/cluster:Cluster").outputs["arn"]}}
+    assert pass_role["Action"] == "iam:PassRole"
+    assert pass_role["Resource"] == [
+        mocks.one_named("aws:iam/role:Role", "users-api-reconciler-task-role")["arn"],
+        mocks.one_named("aws:iam/role:Role", "users-api-reconciler-execution-role")["arn"],
+    ]

@@ -7,8 +7,8 @@ Serverless containers, no cluster to run: the middle ground between the lambda a
 What it builds, with awsx (pulumi-awsx 3.11.0, whose SDK signatures these calls follow) and pulumi-aws 7.51:
 an awsx VPC (public subnets for the ALB, private ones for the tasks), an ECS cluster, an ALB whose target group
 checks ``/livez`` (network.py), an awsx ``FargateService`` whose task role holds exactly the app's statements,
-a log group with the stack's retention, and Application Auto Scaling: a scalable target (min..max tasks) with
-a CPU target-tracking policy (scaling.py).
+a log group with the stack's retention, Application Auto Scaling: a scalable target (min..max tasks) with
+a CPU target-tracking policy (scaling.py), and the reconciler as a scheduled task with its own role (reconciler.py).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from backends.plugin import (
 )
 
 from .network import application_load_balancer, create_vpc, load_balancer_security_group, task_security_group
+from .reconciler import scheduled_reconciler
 from .scaling import autoscaling, keep_autoscaled_desired_count
 from .settings import FargateSettings
 
@@ -166,6 +167,20 @@ class Backend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[task_policy], transforms=[keep_autoscaled_desired_count]
             ),
+        )
+        scheduled_reconciler(
+            name,
+            storage=storage,
+            cluster=cluster,
+            image=container_image(image),
+            environment={key: value for key, value in environment.items() if key != "TRUSTED_PROXIES"},
+            log_group=logs,
+            region=region,
+            architecture=settings.architecture,
+            subnets=vpc.private_subnet_ids,
+            security_group=tasks_group.id,
+            tags=tags,
+            parent=self,
         )
         service_name = spec.name
         autoscaling(name, settings, cluster.name, service_name, parent=self, depends_on=[service])
