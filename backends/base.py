@@ -24,6 +24,9 @@ CONTAINER_PORT = 5000
 LIVENESS_PATH = "/livez"
 READINESS_PATH = "/readyz"
 AVATAR_PREFIX = "avatars/"  # the app stores every avatar under this key prefix
+# The app's REQUEST_DEADLINE_SECONDS in a container: below gunicorn's graceful timeout (25 s,
+# app/users_api/gunicorn_conf.py, which refuses to start otherwise), so a request running at SIGTERM ends in the drain.
+CONTAINER_REQUEST_DEADLINE_SECONDS = 10
 SettingsOf = TypeVar("SettingsOf", bound=BackendSettings)
 
 

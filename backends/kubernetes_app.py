@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from .base import REPO_ROOT, AppSpec, folder_digest
+from .base import CONTAINER_REQUEST_DEADLINE_SECONDS, REPO_ROOT, AppSpec, folder_digest
 from .image import AppImage
 from .settings import BackendSettings
 
@@ -73,7 +73,13 @@ class KubernetesSettings(BackendSettings):
 def app_environment(spec: AppSpec, region: str, table_name: str, bucket_name: str) -> dict[str, str]:
     """The app's environment variables (the app <-> platform contract), as chart values under ``env``; the app's
     settings only when the user set them (the app owns their defaults)."""
-    return {"AWS_REGION": region, "DYNAMODB_TABLE": table_name, "S3_BUCKET": bucket_name, **spec.app_environment()}
+    return {
+        "AWS_REGION": region,
+        "DYNAMODB_TABLE": table_name,
+        "S3_BUCKET": bucket_name,
+        "REQUEST_DEADLINE_SECONDS": str(CONTAINER_REQUEST_DEADLINE_SECONDS),
+        **spec.app_environment(),
+    }
 
 
 def hpa_values(settings: KubernetesSettings) -> dict[str, Any]:

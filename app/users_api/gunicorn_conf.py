@@ -102,7 +102,16 @@ def on_starting(server: object) -> None:
     from users_api.config import ConfigError, Settings  # the standard library only: safe before gevent patches
 
     try:
-        Settings.from_env()
+        settings = Settings.from_env()
     except ConfigError as exc:
         print(f"users_api: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if settings.request_deadline_seconds >= graceful_timeout:
+        # A request still running at SIGTERM must end within the drain, or the stop cuts it mid-write.
+        print(
+            f"users_api: configuration error: REQUEST_DEADLINE_SECONDS={settings.request_deadline_seconds} is not below"
+            f" gunicorn's graceful timeout ({graceful_timeout} s, GUNICORN_GRACEFUL_TIMEOUT): set"
+            f" REQUEST_DEADLINE_SECONDS to at most {graceful_timeout - 1} or raise GUNICORN_GRACEFUL_TIMEOUT",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)

@@ -114,6 +114,8 @@ class Backend(pulumi.ComponentResource):
             "S3_BUCKET": storage.bucket.bucket,
             **spec.app_environment(),  # the app's settings the user set; the app keeps its defaults for the rest
             "TRUSTED_PROXIES": "1",
+            # A request's AWS calls share this deadline, which ends before the function's timeout kills it.
+            "REQUEST_DEADLINE_SECONDS": str(settings.request_deadline_seconds),
         }  # never AWS_REGION or AWS_* credentials: Lambda reserves and sets them
         self.function = aws.lambda_.Function(
             f"{name}-function",

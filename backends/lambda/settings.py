@@ -14,6 +14,12 @@ from backends.plugin import AppSettings, BackendSettings, SettingProblem
 MAX_AVATAR_BYTES = 4_400_000
 # API Gateway HTTP API waits at most 30 s for its integration; the function must answer before that.
 MAX_TIMEOUT_SECONDS = 29
+# The app's per-request deadline (REQUEST_DEADLINE_SECONDS, shared by a request's AWS calls) is set to the timeout
+# minus this headroom, so a request answers before Lambda kills the invocation; the app accepts 5 to 60 s
+# (app/users_api/config.py), so the timeout is at least 7 s.
+DEADLINE_HEADROOM_SECONDS = 2
+MIN_REQUEST_DEADLINE_SECONDS = 5
+MIN_TIMEOUT_SECONDS = MIN_REQUEST_DEADLINE_SECONDS + DEADLINE_HEADROOM_SECONDS
 # Lambda's ReservedConcurrentExecutions: 0 is accepted by AWS but throttles every invoke. The ceiling is the account's
 # concurrency quota minus the 100 AWS keeps unreserved: 900 with the default quota of 1,000, more where the quota was
 # raised. The quota is not known here, so only what is invalid whatever the quota is refused.
@@ -57,6 +63,21 @@ class LambdaSettings(BackendSettings):
         100, ge=1, le=10000, description="API Gateway steady-state requests per second for the API's routes."
     )
     throttle_burst_limit: int = Field(200, ge=1, le=5000, description="API Gateway burst capacity for the routes.")
+
+    @field_validator("timeout_seconds")
+    @classmethod
+    def _room_for_the_deadline(cls, value: int) -> int:
+        if value < MIN_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"leaves no room for a request: the app's deadline is the timeout minus {DEADLINE_HEADROOM_SECONDS} s "
+                f"and must be at least {MIN_REQUEST_DEADLINE_SECONDS} s; set at least {MIN_TIMEOUT_SECONDS}"
+            )
+        return value
+
+    @property
+    def request_deadline_seconds(self) -> int:
+        """REQUEST_DEADLINE_SECONDS for the function: its timeout minus the headroom to answer."""
+        return self.timeout_seconds - DEADLINE_HEADROOM_SECONDS
 
     @field_validator("reserved_concurrency")
     @classmethod

@@ -20,6 +20,7 @@ Manifest = dict[str, Any]
 
 DIGEST = "sha256:" + "5e" * 32
 ROLE_ARN = "arn:aws:iam::123456789012:role/users-api-pods"
+RECONCILER_ROLE_ARN = "arn:aws:iam::123456789012:role/users-api-reconciler"
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f5e9b7c-3a1d-4c2e-9d8f-1b2a3c4d5e6f"
 
 # What the old README told people to type; they must keep working.
@@ -54,6 +55,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
         "hpa": {"enabled": True, "minReplicas": 2, "maxReplicas": 10, "cpuTargetPercent": 70},
         "networkPolicy": {"enabled": True},
+        "reconciler": {"enabled": True, "serviceAccount": {"roleArn": RECONCILER_ROLE_ARN, "name": ""}},
     },
     # The minikube backend: a locally loaded image, a fixed NodePort, LocalStack on the host, the HPA.
     "minikube": {

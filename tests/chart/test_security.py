@@ -146,14 +146,15 @@ def test_no_pod_gets_a_kubernetes_api_token_by_default_not_even_with_irsa(releas
     # EKS's pod identity webhook adds its own projected token (volume aws-iam-token, audience sts.amazonaws.com) to
     # pods whose ServiceAccount carries eks.amazonaws.com/role-arn, whatever automountServiceAccountToken says.
     role_arn = release.values["serviceAccount"]["roleArn"]
-    spec = release.one("Deployment")["spec"]["template"]["spec"]
+    reconciler_role_arn = release.values["reconciler"]["serviceAccount"]["roleArn"]
 
-    assert spec["automountServiceAccountToken"] is False
+    for owner, spec in release.pod_specs.items():
+        assert spec["automountServiceAccountToken"] is False, owner
     for account in release.of_kind("ServiceAccount"):
         assert account["automountServiceAccountToken"] is False
-        assert annotations_of(account).get("eks.amazonaws.com/role-arn") == (role_arn or None)
-    for pod in release.test_pods:
-        assert pod["spec"]["automountServiceAccountToken"] is False
+        reconciler = account["metadata"]["labels"].get("app.kubernetes.io/component") == "reconciler"
+        expected = reconciler_role_arn if reconciler else role_arn
+        assert annotations_of(account).get("eks.amazonaws.com/role-arn") == (expected or None)
     for manifest in release.manifests:
         assert "CKV_K8S_38" not in " ".join(annotations_of(manifest).values()), "nothing to skip: no token is mounted"
 

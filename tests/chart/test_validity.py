@@ -16,7 +16,7 @@ KUBERNETES_VERSIONS = sorted({TARGET_KUBERNETES, kubernetes_validate.latest_vers
 ALWAYS = {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Pod", "Service"}
 EXPECTED_KINDS = {
     "defaults": ALWAYS | {"ServiceAccount"},
-    "eks": ALWAYS | {"ServiceAccount", "Ingress", "NetworkPolicy"},
+    "eks": ALWAYS | {"ServiceAccount", "Ingress", "NetworkPolicy", "CronJob"},
     "minikube": ALWAYS | {"ServiceAccount", "Secret", "CronJob"},  # the reconciler
     "old-readme-set-lines": ALWAYS | {"Secret"},  # serviceAccount.enabled=false: the namespace's default account
 }

@@ -220,6 +220,7 @@ def test_the_config_map_holds_the_apps_environment(release: Release) -> None:
     assert data.get("AWS_ENDPOINT_URL", "") == env["AWS_ENDPOINT_URL"], "empty means real AWS: not set at all"
     assert (data["LOG_LEVEL"], data["MAX_AVATAR_BYTES"], data["TRUSTED_PROXIES"]) == ("INFO", "2097152", "1")
     assert data["AVATAR_URL_TTL_SECONDS"] == "900", "the app's own default (15 minutes)"
+    assert data["REQUEST_DEADLINE_SECONDS"] == "10", "below gunicorn's 25 s graceful drain"
     assert (data["GUNICORN_WORKERS"], data["GUNICORN_THREADS"], data["PORT"]) == ("2", "4", "5000")
     assert release.app_container()["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
 
@@ -235,3 +236,18 @@ def test_the_avatar_url_lifetime_reaches_the_app_in_its_range(chart: helm.Chart,
     data = render(chart, {"env": {"AVATAR_URL_TTL_SECONDS": ttl}}).one("ConfigMap")["data"]
 
     assert data["AVATAR_URL_TTL_SECONDS"] == str(ttl)
+
+
+@pytest.mark.parametrize("deadline", [5, "24"])
+def test_a_request_deadline_within_gunicorns_drain_reaches_the_app(chart: helm.Chart, deadline: int | str) -> None:
+    data = render(chart, {"env": {"REQUEST_DEADLINE_SECONDS": deadline}}).one("ConfigMap")["data"]
+
+    assert data["REQUEST_DEADLINE_SECONDS"] == str(deadline)
+
+
+@pytest.mark.parametrize("deadline", [4, "25", 60, "ten"])
+def test_a_request_deadline_that_outlasts_gunicorns_drain_is_refused(chart: helm.Chart, deadline: int | str) -> None:
+    """gunicorn waits 25 s for running requests after SIGTERM (gunicorn_conf.graceful_timeout): a longer deadline
+    lets a pod's stop cut a request between its writes; the app itself refuses below 5 s."""
+    with pytest.raises(Exception, match="REQUEST_DEADLINE_SECONDS"):
+        render(chart, {"env": {"REQUEST_DEADLINE_SECONDS": deadline}})

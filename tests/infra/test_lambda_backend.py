@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from backends.config import parse
+from backends.config import ConfigError, parse
 from backends.settings import app_setting_keys
 from backends.storage import PENDING_AVATAR_TAG
 from tests.infra.conftest import ACCOUNT, REGION, RecordingMocks
@@ -204,7 +204,8 @@ def test_the_function_runs_the_handler_with_its_settings_and_no_reserved_variabl
     assert (function["memorySize"], function["timeout"]) == (512, 15)
     assert function["reservedConcurrentExecutions"] == -1
     assert function["sourceCodeHash"] == "c2hhMjU2"
-    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES"}  # the app keeps its own defaults
+    # the app keeps its own defaults for the rest
+    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES", "REQUEST_DEADLINE_SECONDS"}
     assert variables["DYNAMODB_TABLE"] == outputs["tableName"]
     assert not any(name.startswith("AWS_") for name in variables)
     assert function["loggingConfig"]["logGroup"] == outputs["functionLogGroup"]
@@ -361,3 +362,23 @@ def test_the_reconciler_role_may_do_exactly_what_the_reconciler_does(
         {"Sid": "ReadOwners", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table_arn},
     ]
     assert policy["Statement"][0]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+@pytest.mark.parametrize(("timeout", "deadline"), [("7", "5"), ("15", "13"), ("29", "27")])
+def test_every_request_ends_two_seconds_before_the_function_times_out(
+    mocks: RecordingMocks, timeout: str, deadline: str
+) -> None:
+    deploy(mocks, timeoutSeconds=timeout)
+
+    function = mocks.one_named("aws:lambda/function:Function", "users-api-function")
+    assert function["timeout"] == int(timeout)
+    assert function["environment"]["variables"]["REQUEST_DEADLINE_SECONDS"] == deadline
+
+
+def test_a_timeout_too_short_for_the_apps_smallest_deadline_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse({"backend": "lambda", "lambda": {"timeoutSeconds": "6"}}, stack="test")
+
+    message = str(refused.value)
+    assert "lambda.timeoutSeconds" in message
+    assert "set at least 7" in message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -87,3 +88,40 @@ def test_gunicorn_does_not_let_a_local_client_forge_the_scheme(moto_server: str,
     assert created.status_code == 201, created.text
     assert created.json()["avatar_url"].startswith(f"http://127.0.0.1:{port}/")
     assert created.headers["Location"].startswith("http://")
+
+
+@pytest.mark.parametrize(
+    ("deadline", "graceful", "refused"),
+    [("25", None, True), ("24", None, False), ("12", "12", True), ("11", "12", False)],
+)
+def test_gunicorn_refuses_a_request_deadline_that_outlasts_its_graceful_drain(
+    deadline: str, graceful: str | None, refused: bool
+) -> None:
+    """A request still running at SIGTERM must end within the drain: the master stops at start, with one line."""
+    env = {
+        **os.environ,
+        "AWS_REGION": "us-east-1",
+        "DYNAMODB_TABLE": "users",
+        "S3_BUCKET": "avatars",
+        "REQUEST_DEADLINE_SECONDS": deadline,
+    }
+    env.pop("GUNICORN_GRACEFUL_TIMEOUT", None)
+    if graceful:
+        env["GUNICORN_GRACEFUL_TIMEOUT"] = graceful
+    # on_starting is gunicorn's first hook in the master: run it as gunicorn would, in a fresh interpreter.
+    result = subprocess.run(
+        [sys.executable, "-c", "from users_api import gunicorn_conf; gunicorn_conf.on_starting(None)"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    if refused:
+        assert result.returncode == 2
+        assert f"REQUEST_DEADLINE_SECONDS={deadline} is not below gunicorn's graceful timeout" in result.stderr
+        assert f"at most {int(graceful or 25) - 1}" in result.stderr
+    else:
+        assert (result.returncode, result.stderr) == (0, "")

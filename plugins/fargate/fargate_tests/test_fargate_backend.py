@@ -228,7 +228,13 @@ def test_the_container_runs_the_built_image_by_digest_read_only_with_the_apps_en
     assert app["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp"}]
     assert app["portMappings"][0]["containerPort"] == CONTAINER_PORT
     assert app["portMappings"][0]["targetGroup"] == physical_id(mocks.one("aws:lb/targetGroup:TargetGroup"))
-    assert set(environment) == {"AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES"}
+    assert set(environment) == {
+        "AWS_REGION",
+        "DYNAMODB_TABLE",
+        "S3_BUCKET",
+        "TRUSTED_PROXIES",
+        "REQUEST_DEADLINE_SECONDS",
+    }
     assert environment["DYNAMODB_TABLE"] == outputs["tableName"]
 
 
@@ -352,6 +358,12 @@ def test_a_leaving_task_finishes_its_requests_before_it_is_stopped(
     assert container(mocks)["stopTimeout"] <= 120  # Fargate's ceiling for stopTimeout (ECS API reference)
 
 
+def test_every_request_ends_within_gunicorns_drain(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    environment = {pair["name"]: pair["value"] for pair in container(mocks)["environment"]}
+
+    assert int(environment["REQUEST_DEADLINE_SECONDS"]) < gunicorn_conf.graceful_timeout
+
+
 def test_the_logs_keep_the_stacks_retention(mocks: RecordingMocks) -> None:
     deploy(mocks, app={"logRetentionDays": "30"})
     logs = mocks.one("aws:cloudwatch/logGroup:LogGroup")
@@ -456,7 +468,12 @@ def test_the_reconciler_is_a_task_of_the_same_image_run_every_ten_minutes_in_the
     assert container["image"] == app["image"]
     assert container["command"] == ["python", "-m", "users_api.reconcile"]  # one pass, then the task stops
     assert container["readonlyRootFilesystem"] is True
-    assert {pair["name"] for pair in container["environment"]} == {"AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET"}
+    assert {pair["name"] for pair in container["environment"]} == {
+        "AWS_REGION",
+        "DYNAMODB_TABLE",
+        "S3_BUCKET",
+        "REQUEST_DEADLINE_SECONDS",
+    }
     assert task["taskRoleArn"] == mocks.one_named("aws:iam/role:Role", "users-api-reconciler-task-role")["arn"]
 
 

@@ -22,6 +22,7 @@ import pulumi_awsx as awsx
 
 from backends.plugin import (
     CONTAINER_PORT,
+    CONTAINER_REQUEST_DEADLINE_SECONDS,
     AppImage,
     AppSpec,
     BackendPlugin,
@@ -120,6 +121,7 @@ class Backend(pulumi.ComponentResource):
             "AWS_REGION": region,
             "DYNAMODB_TABLE": storage.table.name,
             "S3_BUCKET": storage.bucket.bucket,
+            "REQUEST_DEADLINE_SECONDS": str(CONTAINER_REQUEST_DEADLINE_SECONDS),  # below gunicorn's drain
             **spec.app_environment(),  # the app's settings the user set; the app keeps its defaults for the rest
             "TRUSTED_PROXIES": "1",  # the ALB is the one proxy in front
         }
