@@ -169,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         app = spawn(
             server_command(args),
-            env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
+            env={  # the API's own URLs are built on its address here, never on a client's Host
+                **app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
+                "PUBLIC_URL": f"http://127.0.0.1:{args.port}",
+            },
             log=app_log_path.open("ab"),
         )
         children[f"the app ({server_label(args.server)})"] = app

@@ -33,6 +33,7 @@ class Settings:
     avatar_url_ttl_seconds: int = DEFAULT_AVATAR_URL_TTL_SECONDS
     trusted_proxies: int = 1
     request_deadline_seconds: int = DEFAULT_REQUEST_DEADLINE_SECONDS
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,7 +50,17 @@ class Settings:
             ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 1, 0, 10),
             request_deadline_seconds=_int(env, "REQUEST_DEADLINE_SECONDS", DEFAULT_REQUEST_DEADLINE_SECONDS, 5, 60),
+            public_url=_public_url(env.get("PUBLIC_URL", "")),
         )
+
+
+def _public_url(raw: str) -> str | None:
+    from .public_url import PublicUrlError, parse_public_url
+
+    try:
+        return parse_public_url(raw)
+    except PublicUrlError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

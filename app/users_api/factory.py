@@ -8,6 +8,7 @@ import botocore.session
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import public_url
 from .aws import AwsClients, make_clients
 from .config import Settings
 from .docs import docs
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     app.register_blueprint(docs)
     register_error_handlers(app, settings.max_avatar_bytes)
     install_request_hooks(app)
+    public_url.install(app, settings.public_url)
     if settings.trusted_proxies:
         # Scheme, port and client address only: ALB and API Gateway pass a client's X-Forwarded-Host and
         # X-Forwarded-Prefix through unchanged, so trusting those would let clients forge our URLs.

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from .avatars import reencode
 from .deadline import Deadline
 from .errors import ApiError, error_response
+from .public_url import api_root
 from .readiness import CACHE_SECONDS, Readiness
 from .store import User, UserStore
 from .validation import decode_cursor, encode_cursor, lookup_email, parse_email, parse_limit, parse_name
@@ -81,7 +82,7 @@ def list_users() -> Response:
     limit = parse_limit(request.args.get("limit"))
     after = decode_cursor(request.args.get("cursor"))
     page = _store().list_users(limit, after, _deadline())
-    root = request.url_root
+    root = api_root()
     response = jsonify([_user_json(user, root) for user in page.users])
     response.headers["Cache-Control"] = PRIVATE
     if page.last_email is not None:
@@ -148,7 +149,7 @@ def create_user() -> tuple[Response, int, dict[str, str]]:
             field="avatar",
         )
     user = _store().create_user(name, email, reencode(raw), _deadline(), idempotency_key)
-    root = request.url_root
+    root = api_root()
     return jsonify(_user_json(user, root)), 201, {"Location": _user_url(root, user.email), "Cache-Control": PRIVATE}
 
 
@@ -186,7 +187,7 @@ def _read_at_most(stream: Any, limit: int) -> bytes | None:
 @api.get("/users/<path:email>")
 def get_user(email: str) -> Response:
     user = _store().get_user(lookup_email(email), _deadline())
-    response = jsonify(_user_json(user, request.url_root))
+    response = jsonify(_user_json(user, api_root()))
     response.headers["Cache-Control"] = PRIVATE
     return response
 

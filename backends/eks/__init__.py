@@ -73,6 +73,14 @@ def aws_region() -> str:
     return region
 
 
+def public_url(settings: EksSettings) -> str:
+    """The API's base URL when the stack names it (eks.hostname); else empty and the app's URLs are relative (the
+    ALB's own name is known only after the release)."""
+    if not settings.hostname:
+        return ""
+    return f"{'https' if settings.certificate_arn else 'http'}://{settings.hostname}"
+
+
 def reconciler_service_account(spec: AppSpec) -> str:
     """The reconciler CronJob's own service account (its IRSA role lists the bucket; the app's may not)."""
     return f"{spec.name}-reconciler"
@@ -99,6 +107,7 @@ def chart_values(
             **app_environment(spec, region, table, bucket),
             "AWS_ENDPOINT_URL": "",  # real AWS
             "TRUSTED_PROXIES": "1",  # the ALB is the one proxy in front: its X-Forwarded-* are trusted
+            "PUBLIC_URL": public_url(settings),
         },
         service={"type": "ClusterIP", "port": 80},
         ingress={

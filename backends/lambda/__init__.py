@@ -109,6 +109,7 @@ class Backend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=role),
         )
         built = (packager or build_package)(spec)
+        api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
         environment: dict[str, pulumi.Input[str]] = {
             "DYNAMODB_TABLE": storage.table.name,
             "S3_BUCKET": storage.bucket.bucket,
@@ -116,6 +117,8 @@ class Backend(pulumi.ComponentResource):
             "TRUSTED_PROXIES": "1",
             # A request's AWS calls share this deadline, which ends before the function's timeout kills it.
             "REQUEST_DEADLINE_SECONDS": str(settings.request_deadline_seconds),
+            # The API's own URLs are built on its endpoint (the $default stage has no path), never a client's Host.
+            "PUBLIC_URL": api.api_endpoint,
         }  # never AWS_REGION or AWS_* credentials: Lambda reserves and sets them
         self.function = aws.lambda_.Function(
             f"{name}-function",
@@ -146,7 +149,6 @@ class Backend(pulumi.ComponentResource):
             opts=child,
         )
 
-        api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
         api_child = pulumi.ResourceOptions(parent=api)
         integration = aws.apigatewayv2.Integration(
             f"{name}-integration",

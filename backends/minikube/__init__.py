@@ -35,6 +35,11 @@ EMULATOR_REGION = "us-east-1"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # emulators accept any
 
 
+def public_url(settings: MinikubeSettings) -> str:
+    """http://<minikube ip>:<node port> when the IP is known (make localdev sets it), else empty: relative URLs."""
+    return f"http://{settings.ip}:{settings.node_port}" if settings.ip else ""
+
+
 def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, Any]:
     """The chart's values on Minikube: NodePort, no Ingress, no IRSA, the emulator and its dummy keys (a Secret)."""
     settings = spec.settings_as(MinikubeSettings)
@@ -47,6 +52,7 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
             "AWS_ENDPOINT_URL": settings.emulator_url_from_pods,
             **EMULATOR_CREDENTIALS,
             "TRUSTED_PROXIES": "0",
+            "PUBLIC_URL": public_url(settings),
         },
         service={"type": "NodePort", "port": 80, "nodePort": settings.node_port},
         ingress={"enabled": False},
@@ -85,7 +91,7 @@ class Backend(pulumi.ComponentResource):
             lambda names: chart_values(spec, names[0], names[1])
         )
         release = release_app(name, spec, settings.namespace, values, cluster, parent=self)
-        url = f"http://{settings.ip}:{settings.node_port}" if settings.ip else ""
+        url = public_url(settings)
         self.deployment = Deployment(
             url=url,
             backend="minikube",

@@ -251,3 +251,17 @@ def test_a_request_deadline_that_outlasts_gunicorns_drain_is_refused(chart: helm
     lets a pod's stop cut a request between its writes; the app itself refuses below 5 s."""
     with pytest.raises(Exception, match="REQUEST_DEADLINE_SECONDS"):
         render(chart, {"env": {"REQUEST_DEADLINE_SECONDS": deadline}})
+
+
+def test_the_public_url_reaches_the_app_only_when_set(chart: helm.Chart) -> None:
+    given = render(chart, {"env": {"PUBLIC_URL": "https://api.example.com"}}).one("ConfigMap")["data"]
+    default = render(chart, {}).one("ConfigMap")["data"]
+
+    assert given["PUBLIC_URL"] == "https://api.example.com"
+    assert "PUBLIC_URL" not in default, "empty: the app's own URLs are relative"
+
+
+@pytest.mark.parametrize("url", ["api.example.com", "https://api.example.com/?a=1", "https://u@api.example.com"])
+def test_a_public_url_the_app_would_refuse_is_refused_at_render(chart: helm.Chart, url: str) -> None:
+    with pytest.raises(Exception, match="PUBLIC_URL"):
+        render(chart, {"env": {"PUBLIC_URL": url}})

@@ -947,3 +947,21 @@ def test_the_alb_is_read_from_the_sdks_own_ingress_status_type() -> None:
     )
 
     assert alb_url(status, https=True) == f"https://{ALB_HOSTNAME}"
+
+
+@pytest.mark.parametrize(
+    ("config", "public_url"),
+    [
+        ({"certificateArn": CERTIFICATE, "hostname": "API.example.com."}, "https://api.example.com"),
+        ({"hostname": "api.example.com"}, "http://api.example.com"),
+        ({}, ""),  # the ALB's name is known only after the release: the app's own URLs stay relative
+    ],
+)
+def test_the_apps_own_urls_are_built_on_the_stacks_url_never_a_clients_host(
+    mocks: RecordingMocks, config: dict[str, str], public_url: str
+) -> None:
+    outputs = deploy(mocks, **config)
+
+    assert releases(mocks)["users-api"]["values"]["env"]["PUBLIC_URL"] == public_url
+    if public_url:
+        assert outputs["url"] == public_url

@@ -205,7 +205,14 @@ def test_the_function_runs_the_handler_with_its_settings_and_no_reserved_variabl
     assert function["reservedConcurrentExecutions"] == -1
     assert function["sourceCodeHash"] == "c2hhMjU2"
     # the app keeps its own defaults for the rest
-    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES", "REQUEST_DEADLINE_SECONDS"}
+    assert set(variables) == {
+        "DYNAMODB_TABLE",
+        "S3_BUCKET",
+        "TRUSTED_PROXIES",
+        "REQUEST_DEADLINE_SECONDS",
+        "PUBLIC_URL",
+    }
+    assert variables["PUBLIC_URL"] == f"https://api123.execute-api.{REGION}.amazonaws.com"  # never a client's Host
     assert variables["DYNAMODB_TABLE"] == outputs["tableName"]
     assert not any(name.startswith("AWS_") for name in variables)
     assert function["loggingConfig"]["logGroup"] == outputs["functionLogGroup"]

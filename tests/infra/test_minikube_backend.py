@@ -121,3 +121,17 @@ def test_bad_minikube_settings_are_named(key: str, value: str, says: str) -> Non
     assert str(failure.value).startswith(f"minikube.{key}=")
     assert says in str(failure.value)
     assert f"`pulumi config set --path minikube.{key} " in str(failure.value)
+
+
+def test_the_apps_own_urls_are_built_on_the_stacks_url_never_a_clients_host(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    values = mocks.one("kubernetes:helm.sh/v3:Release").inputs["values"]
+
+    assert values["env"]["PUBLIC_URL"] == outputs["url"] == "http://192.168.49.2:30080"
+
+
+def test_without_the_minikube_ip_the_apps_own_urls_are_relative(mocks: RecordingMocks) -> None:
+    deploy(mocks)
+
+    assert mocks.one("kubernetes:helm.sh/v3:Release").inputs["values"]["env"]["PUBLIC_URL"] == ""

@@ -86,8 +86,33 @@ def test_gunicorn_does_not_let_a_local_client_forge_the_scheme(moto_server: str,
         stop(process)
 
     assert created.status_code == 201, created.text
-    assert created.json()["avatar_url"].startswith(f"http://127.0.0.1:{port}/")
-    assert created.headers["Location"].startswith("http://")
+    assert created.json()["avatar_url"] == "/users/forger@example.com/avatar"  # no PUBLIC_URL: relative
+    assert created.headers["Location"] == "/users/forger@example.com"
+
+
+def test_a_forged_host_never_reaches_the_apis_own_urls(moto_server: str, names: tuple[str, str]) -> None:
+    """Item 8: over a real socket, a client's Host is not the API's name: PUBLIC_URL is."""
+    port = free_port()
+    env = {**app_environment(moto_server, REGION, *names, trusted_proxies=0), "PUBLIC_URL": "https://api.example.com"}
+    process = spawn(gunicorn_command(port), env=env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)
+        forged = {"Host": "evil.example"}
+        created = requests.post(
+            f"http://127.0.0.1:{port}/user",
+            data={"name": "Forger", "email": "host@example.com"},
+            files={"avatar": ("a.png", image_bytes(), "image/png")},
+            headers=forged,
+            timeout=30,
+        )
+        docs = requests.get(f"http://127.0.0.1:{port}/docs", headers=forged, allow_redirects=False, timeout=30)
+    finally:
+        stop(process)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["avatar_url"] == "https://api.example.com/users/host@example.com/avatar"
+    assert created.headers["Location"] == "https://api.example.com/users/host@example.com"
+    assert docs.headers["Location"] == "https://api.example.com/docs/"
 
 
 @pytest.mark.parametrize(

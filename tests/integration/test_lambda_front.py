@@ -26,6 +26,7 @@ def start_front(moto_server: str, names: tuple[str, str]) -> Iterator[Start]:
     def start(timeout_seconds: float = 15.0) -> str:
         port = free_port()
         env = app_environment(moto_server, REGION, *names, log_level="WARNING", trusted_proxies=1)
+        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # as make local sets it
         process = spawn(lambda_front_command(port, timeout_seconds), env=env)
         started.append(process)
         wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)

@@ -24,6 +24,7 @@ def handler(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Handler:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("DYNAMODB_TABLE", TABLE)
     monkeypatch.setenv("S3_BUCKET", BUCKET)
+    monkeypatch.setenv("PUBLIC_URL", f"https://{HOST}")  # what the lambda backend sets: the API's endpoint
     sys.modules.pop("users_api.lambda_handler", None)  # INIT runs per execution environment
     module = importlib.import_module("users_api.lambda_handler")
     lambda_handler: Handler = module.handler

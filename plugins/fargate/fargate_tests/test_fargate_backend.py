@@ -234,8 +234,10 @@ def test_the_container_runs_the_built_image_by_digest_read_only_with_the_apps_en
         "S3_BUCKET",
         "TRUSTED_PROXIES",
         "REQUEST_DEADLINE_SECONDS",
+        "PUBLIC_URL",
     }
     assert environment["DYNAMODB_TABLE"] == outputs["tableName"]
+    assert environment["PUBLIC_URL"] == outputs["url"] == f"http://{FARGATE_ALB_HOSTNAME}"  # never a client's Host
 
 
 def test_the_app_settings_the_user_set_reach_the_container(mocks: RecordingMocks) -> None:

@@ -117,11 +117,17 @@ class Backend(pulumi.ComponentResource):
             if settings.image
             else build_and_push(name, settings.image_architecture, spec.deletion_protection, tags, parent=self)
         )
+        public_url: pulumi.Input[str] = (
+            f"https://{settings.hostname}"  # the name the certificate covers, not the ALB's own
+            if settings.certificate_arn
+            else load_balancer.dns_name.apply(lambda host: f"http://{host}" if host else "")
+        )
         environment: dict[str, pulumi.Input[str]] = {
             "AWS_REGION": region,
             "DYNAMODB_TABLE": storage.table.name,
             "S3_BUCKET": storage.bucket.bucket,
             "REQUEST_DEADLINE_SECONDS": str(CONTAINER_REQUEST_DEADLINE_SECONDS),  # below gunicorn's drain
+            "PUBLIC_URL": public_url,  # the API's own URLs are built on it, never on a client's Host
             **spec.app_environment(),  # the app's settings the user set; the app keeps its defaults for the rest
             "TRUSTED_PROXIES": "1",  # the ALB is the one proxy in front
         }
@@ -175,7 +181,7 @@ class Backend(pulumi.ComponentResource):
             storage=storage,
             cluster=cluster,
             image=container_image(image),
-            environment={key: value for key, value in environment.items() if key != "TRUSTED_PROXIES"},
+            environment={k: v for k, v in environment.items() if k not in {"TRUSTED_PROXIES", "PUBLIC_URL"}},
             log_group=logs,
             region=region,
             architecture=settings.architecture,
@@ -201,11 +207,7 @@ class Backend(pulumi.ComponentResource):
             "architecture": settings.architecture,
         }
         self.deployment = Deployment(
-            url=(
-                f"https://{settings.hostname}"  # the name the certificate covers, not the ALB's own
-                if settings.certificate_arn
-                else hostname.apply(lambda host: f"http://{host}" if host else "")
-            ),
+            url=public_url,
             backend="fargate",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,
