@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -115,6 +115,48 @@ def _gateway_error(status: int, message: str) -> Response:
     return Response(json.dumps({"message": message}), status=status, mimetype="application/json")
 
 
+# What the server's own refusals say: Python 3.11's http.server (BaseHTTPRequestHandler.parse_request and
+# handle_one_request, which werkzeug's WSGIRequestHandler inherits) answers these before any app sees the request.
+SERVER_ERROR_MESSAGES = {
+    400: "the request's line or headers are malformed: send a well-formed HTTP/1.1 request",
+    414: "the request line is longer than the server accepts (65536 bytes): shorten the URL",
+    431: "the request's headers are too many (over 100) or a header line is too long: send fewer or shorter headers",
+    505: "the HTTP version is not supported: send HTTP/1.1",
+}
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, but its own error answers (``send_error``: bad framing, a request line or headers
+    past http.server's limits) come in the API's JSON error shape with an ``X-Request-Id``, as the app's and
+    gunicorn's do (app/users_api/gunicorn_conf.py). The message never echoes what the client sent."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        reason = self.responses.get(code, ("Error", ""))[0]
+        self.log_error("code %d, message %s", code, message)
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "_".join(reason.lower().replace("-", " ").split()) or "bad_request",
+                    "message": SERVER_ERROR_MESSAGES.get(code, f"{reason}: the request could not be read"),
+                }
+            }
+        ).encode()
+        # http.server writes no status line or headers to what it takes for an HTTP/0.9 request, which is every
+        # request whose line it could not parse (request_version keeps its default): no client today reads that.
+        self.request_version = "HTTP/1.1"
+        self.send_response(code, reason)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Request-Id", uuid.uuid4().hex)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+
 class LambdaFront:
     """A WSGI app: HTTP in, payload 2.0 event to the handler, HTTP out."""
 
@@ -152,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from users_api.lambda_handler import handler  # INIT: the app is built once, as in a Lambda environment
 
-    server = make_server(args.host, args.port, LambdaFront(handler, args.timeout), threaded=True)
+    server = make_server(
+        args.host, args.port, LambdaFront(handler, args.timeout), threaded=True, request_handler=JsonErrorRequestHandler
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

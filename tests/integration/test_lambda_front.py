@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,3 +82,44 @@ def test_a_handler_past_the_function_timeout_gets_a_503(start_front: Start) -> N
 
     assert response.status_code == 503
     assert response.json() == {"message": "Service Unavailable"}
+
+
+def raw_exchange(base: str, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send bytes on a real socket; return the status line, the headers and the body of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"NONSENSE\r\n\r\n", 400, "bad_request"),
+        (b"GET /users HTTP/1.x\r\n\r\n", 400, "bad_request"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, "request_uri_too_long"),
+        (b"GET /users HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(101)) + b"\r\n", 431, None),
+        (b"GET /users HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", 431, None),
+        (b"GET /users HTTP/2.0\r\n\r\n", 505, "http_version_not_supported"),
+    ],
+)
+def test_the_servers_own_errors_come_in_the_apis_json_shape_with_a_request_id(
+    start_front: Start, request_bytes: bytes, status: int, code: str | None
+) -> None:
+    """Item 12 of issue 11: werkzeug's server (Python's http.server underneath) answered these with an HTML page."""
+    status_line, headers, body = raw_exchange(start_front(), request_bytes)
+
+    assert status_line.split()[1] == str(status)
+    assert headers["content-type"] == "application/json"
+    assert len(headers["x-request-id"]) == 32
+    assert headers["x-content-type-options"] == "nosniff"
+    error = json.loads(body)["error"]
+    assert error["code"] == (code or "request_header_fields_too_large")
+    assert "a" * 100 not in error["message"]
+    assert "NONSENSE" not in error["message"]
