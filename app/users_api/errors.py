@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 log = logging.getLogger("users_api")
 
@@ -91,6 +91,16 @@ def register_error_handlers(app: Flask, max_avatar_bytes: int) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        if isinstance(exc, ClientDisconnected) and isinstance(exc.__context__, TimeoutError):
+            # Werkzeug 3.1's LimitedStream turns the socket's timeout (the container's worker times out a stalled
+            # body read: gevent_worker.py) into ClientDisconnected, raised while handling it.
+            timed_out = error_response(
+                408,
+                "body_timeout",
+                "the request body stopped arriving: send the whole body without pausing, then retry",
+            )
+            timed_out.headers["Connection"] = "close"
+            return timed_out
         # Built from the exception's own response so headers such as Allow survive.
         response = exc.get_response()
         status = response.status_code

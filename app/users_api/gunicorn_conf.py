@@ -39,7 +39,9 @@ bind = f"0.0.0.0:{_positive('PORT', 5000)}"
 workers = _positive("GUNICORN_WORKERS", 2)
 # Kept for the command line's --threads (gunicorn ignores it for gevent workers).
 threads = _positive("GUNICORN_THREADS", 4)
-worker_class = "gevent"
+# gunicorn's gevent worker plus a read timeout on request bodies (gevent_worker.py: gunicorn has none).
+worker_class = "users_api.gevent_worker.BodyTimeoutGeventWorker"
+body_read_timeout_seconds = _positive("GUNICORN_BODY_READ_TIMEOUT", 20)  # checked here, read by the worker
 worker_connections = _positive("GUNICORN_WORKER_CONNECTIONS", 1000)
 graceful_timeout = _positive("GUNICORN_GRACEFUL_TIMEOUT", 25)
 timeout = 30

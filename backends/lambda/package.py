@@ -166,7 +166,7 @@ def build(
     shutil.copytree(
         app_dir / "users_api",
         staging / "users_api",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "gunicorn_conf.py", "wsgi.py"),
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "gunicorn_conf.py", "gevent_worker.py", "wsgi.py"),
     )
     _trim(staging)
     interpreter = _bytecode_interpreter(runtime, host)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.processes import free_port, gunicorn_command, lambda_front_command, spawn, stop, wait_for_http
+from devtools.processes import REPO_ROOT, free_port, gunicorn_command, lambda_front_command, spawn, stop, wait_for_http
 from devtools.resources import app_environment
 from tests.integration.fault_proxy import FaultProxy, Rule
 from tests.support import REGION
@@ -114,3 +115,40 @@ def test_requests_waiting_on_a_hung_dependency_do_not_stop_livez(
         statuses = {future.result().status_code for future in waiting}
     assert livez.status_code == 200
     assert statuses == {503}, "each waiting request ends with a 503 at its deadline, not a platform kill"
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_its_connection_closed(
+    moto_server: str, names: tuple[str, str], tmp_path: Path
+) -> None:
+    """Item 1's remainder: gevent workers had no read timeout on bodies, so this connection was held for as long as
+    the client kept it open. With GUNICORN_BODY_READ_TIMEOUT=2 the server answers and closes; the socket's own
+    60 s timeout only stops a server that never does from hanging the test (no timing is asserted)."""
+    port = free_port()
+    env = {**app_environment(moto_server, REGION, *names), "GUNICORN_BODY_READ_TIMEOUT": "2"}
+    process = spawn(gunicorn_command(port), env=env, log=(tmp_path / "server.log").open("ab"))
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(partial_body(port))  # whole headers, then part of a 500 000-byte multipart body
+            answer = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        livez = requests.get(f"http://127.0.0.1:{port}/livez", timeout=PROBE_TIMEOUT_SECONDS)
+    finally:
+        stop(process)
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b'"code": "body_timeout"' in rest or b'"code":"body_timeout"' in rest
+    assert livez.status_code == 200
+
+
+def test_a_bad_body_read_timeout_stops_gunicorn_with_the_fix(moto_server: str, names: tuple[str, str]) -> None:
+    env = {**app_environment(moto_server, REGION, *names), "GUNICORN_BODY_READ_TIMEOUT": "soon"}
+    result = subprocess.run(
+        gunicorn_command(free_port()), env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode != 0
+    assert "GUNICORN_BODY_READ_TIMEOUT='soon' is not a positive whole number" in result.stderr
