@@ -20,7 +20,7 @@ DYNAMODB_TABLE ?= users
 S3_BUCKET ?= users-avatars
 LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
-GUNICORN_THREADS ?= 4
+GUNICORN_WORKER_CONNECTIONS ?= 1000
 SERVER ?= gunicorn
 BACKEND ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
@@ -50,8 +50,8 @@ help: ## Show this list of commands
 	  /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@printf '\nVariables: PORT=%s EMULATOR_PORT=%s AWS_REGION=%s DYNAMODB_TABLE=%s S3_BUCKET=%s\n' \
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
-	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
-	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
+	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_WORKER_CONNECTIONS=%s IMAGE=%s\n' \
+	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_WORKER_CONNECTIONS)' '$(IMAGE)'
 	@printf '           SERVER=%s (make local) BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
 	  '$(SERVER)' '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
 	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
@@ -94,7 +94,8 @@ venv: $(STAMP) ## Create or update the project's virtual environment (.venv) wit
 local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (SERVER=gunicorn|lambda)
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
-	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
+	  --workers '$(GUNICORN_WORKERS)' --worker-connections '$(GUNICORN_WORKER_CONNECTIONS)' \
+	  $(if $(filter command line environment,$(origin GUNICORN_THREADS)),--retired-threads '$(GUNICORN_THREADS)') \
 	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --pending-max-age '$(PENDING_MAX_AGE)' \
 	  $(if $(filter command line environment,$(origin BACKEND)),--retired-backend '$(BACKEND)')
 
@@ -178,10 +179,11 @@ docker-build: ## Build the app's container image as IMAGE (needs a Docker engine
 
 .PHONY: docker-run
 docker-run: ## Run IMAGE on PORT, configured from AWS_REGION, DYNAMODB_TABLE, S3_BUCKET and your AWS_* variables
+	$(if $(filter command line,$(origin GUNICORN_THREADS)),$(error GUNICORN_THREADS does nothing now (gevent workers): set GUNICORN_WORKER_CONNECTIONS (connections per worker; default 1000)))
 	docker run --rm --init --publish '$(PORT):5000' --read-only --tmpfs /tmp \
 	  --env AWS_REGION='$(AWS_REGION)' --env DYNAMODB_TABLE='$(DYNAMODB_TABLE)' --env S3_BUCKET='$(S3_BUCKET)' \
 	  --env LOG_LEVEL='$(LOG_LEVEL)' --env GUNICORN_WORKERS='$(GUNICORN_WORKERS)' \
-	  --env GUNICORN_THREADS='$(GUNICORN_THREADS)' \
+	  --env GUNICORN_WORKER_CONNECTIONS='$(GUNICORN_WORKER_CONNECTIONS)' \
 	  --env AWS_ENDPOINT_URL --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY --env AWS_SESSION_TOKEN \
 	  '$(IMAGE)'
 

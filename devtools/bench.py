@@ -110,9 +110,7 @@ def cpu_ms_per_request(root: psutil.Process, count: int, send: Callable[[int], N
 def measure_cpu(endpoint_url: str, table: str, bucket: str, requests_per_endpoint: int) -> dict[str, float]:
     port = free_port()
     log = (RESULTS.parent / "gunicorn.log").open("ab")
-    app = spawn(
-        gunicorn_command(port, workers=1, threads=1), env=app_environment(endpoint_url, REGION, table, bucket), log=log
-    )
+    app = spawn(gunicorn_command(port, workers=1), env=app_environment(endpoint_url, REGION, table, bucket), log=log)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/readyz", app, timeout=60)
@@ -184,7 +182,7 @@ def time_to_ready(env: dict[str, str], runs: int) -> list[float]:
     for _ in range(runs):
         port = free_port()
         started = time.perf_counter()
-        app = spawn(gunicorn_command(port, workers=1, threads=1), env=env)
+        app = spawn(gunicorn_command(port, workers=1), env=env)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/readyz", app, timeout=60)
             timings.append((time.perf_counter() - started) * 1000)

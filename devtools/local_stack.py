@@ -58,7 +58,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_variable("DYNAMODB_TABLE", "--table", default="users", help="the users table's name")
     parser.add_variable("S3_BUCKET", "--bucket", default="users-avatars", help="the avatar bucket's name")
     parser.add_variable("GUNICORN_WORKERS", "--workers", whole_number(1), default=2, help="gunicorn workers")
-    parser.add_variable("GUNICORN_THREADS", "--threads", whole_number(1), default=4, help="threads per worker")
+    parser.add_variable(
+        "GUNICORN_WORKER_CONNECTIONS",
+        "--worker-connections",
+        whole_number(1, 100_000),
+        default=1000,
+        help="connections each gevent worker serves at once",
+    )
+    # GUNICORN_THREADS= was this setting under gthread workers; gevent workers ignore threads.
+    parser.add_argument("--retired-threads", default="", help=argparse.SUPPRESS)
     parser.add_variable(
         "LOG_LEVEL", "--log-level", one_of(LOG_LEVELS, upper=True), default="INFO", help="the app's log level"
     )
@@ -91,6 +99,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"BACKEND={args.retired_backend} is now SERVER (BACKEND names a deployment's backend): "
             f"make local SERVER={args.retired_backend}"
         )
+    if args.retired_threads:
+        parser.error(
+            f"GUNICORN_THREADS={args.retired_threads} does nothing now (gevent workers serve connections, not threads):"
+            " set GUNICORN_WORKER_CONNECTIONS, the connections per worker (default 1000)"
+        )
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
     return args
@@ -120,7 +133,7 @@ def server_label(server: str) -> str:
 def server_command(args: argparse.Namespace) -> list[str]:
     if args.server == "lambda":
         return lambda_front_command(args.port, args.lambda_timeout)
-    return gunicorn_command(args.port, args.workers, args.threads)
+    return gunicorn_command(args.port, args.workers, args.worker_connections)
 
 
 def reconciler_command(min_age_seconds: int) -> list[str]:

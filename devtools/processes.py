@@ -176,7 +176,7 @@ def lambda_front_command(port: int, timeout_seconds: float = 15.0) -> list[str]:
     ]  # fmt: skip
 
 
-def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]:
+def gunicorn_command(port: int, workers: int = 2, worker_connections: int = 1000) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -187,7 +187,7 @@ def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--threads",
-        str(threads),
+        "--worker-connections",
+        str(worker_connections),
         "users_api.wsgi:app",
     ]

@@ -102,7 +102,7 @@ DELETE_STEPS = ["GetItem", "PutObjectTagging", "DeleteItem", "DeleteObject"]
 def gunicorn_via_proxy(proxy: FaultProxy, names: tuple[str, str], tmp_path: Any) -> Iterator[tuple[str, Any]]:
     port = free_port()
     env = app_environment(proxy.url, REGION, *names)
-    process = spawn(gunicorn_command(port, workers=1, threads=4), env=env, log=(tmp_path / "app.log").open("ab"))
+    process = spawn(gunicorn_command(port, workers=1), env=env, log=(tmp_path / "app.log").open("ab"))
     wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)
     yield f"http://127.0.0.1:{port}", process
     stop(process)

@@ -39,7 +39,7 @@ def test_gunicorn_writes_nothing_under_an_unwritable_home_and_logs_no_control_so
         "AWS_SECRET_ACCESS_KEY": "test",
     }
     process = subprocess.Popen(
-        gunicorn_command(port, workers=2, threads=1),
+        gunicorn_command(port, workers=2),
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

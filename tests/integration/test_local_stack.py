@@ -38,8 +38,8 @@ def local_stack() -> Iterator[LocalStack]:
             str(emulator_port),
             "--workers",
             "1",
-            "--threads",
-            "2",
+            "--worker-connections",
+            "50",
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -209,7 +209,7 @@ def test_gunicorn_stops_at_start_with_one_line_naming_a_missing_variable() -> No
     env.update(AWS_REGION="us-east-1", S3_BUCKET="avatars")
 
     result = subprocess.run(
-        gunicorn_command(free_port(), workers=1, threads=1),
+        gunicorn_command(free_port(), workers=1),
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -42,7 +42,8 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("local", "PORT", "0"),
     ("local", "EMULATOR_PORT", "70000"),
     ("local", "GUNICORN_WORKERS", "0"),
-    ("local", "GUNICORN_THREADS", "two"),
+    ("local", "GUNICORN_WORKER_CONNECTIONS", "two"),
+    ("local", "GUNICORN_WORKER_CONNECTIONS", "0"),
     ("local", "LAMBDA_TIMEOUT", "0"),
     ("local", "SERVER", "nomad"),
     ("local", "LOG_LEVEL", "LOUD"),
@@ -105,3 +106,23 @@ def test_make_local_names_server_when_given_the_retired_backend_variable() -> No
         "make local: BACKEND=lambda is now SERVER (BACKEND names a deployment's backend): make local SERVER=lambda"
     ]
     assert "[1/3]" not in result.stdout, "nothing started"
+
+
+def test_make_local_names_worker_connections_when_given_the_dead_threads_variable() -> None:
+    """gevent workers ignore threads: `make local GUNICORN_THREADS=8` would have changed nothing, silently."""
+    result = make("local", "GUNICORN_THREADS=8")
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    assert said(result.stderr) == [
+        "make local: GUNICORN_THREADS=8 does nothing now (gevent workers serve connections, not threads): set"
+        " GUNICORN_WORKER_CONNECTIONS, the connections per worker (default 1000)"
+    ]
+    assert "[1/3]" not in result.stdout, "nothing started"
+
+
+def test_make_docker_run_names_worker_connections_when_given_the_dead_threads_variable() -> None:
+    result = make("docker-run", "GUNICORN_THREADS=8")
+
+    assert result.returncode != 0
+    assert "GUNICORN_THREADS does nothing now (gevent workers): set GUNICORN_WORKER_CONNECTIONS" in result.stderr
+    assert "docker run" not in result.stdout, "nothing started"

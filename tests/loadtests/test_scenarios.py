@@ -73,7 +73,7 @@ def test_a_short_ramp_runs_its_steps(tmp_path: Path, backend: str) -> None:
 def own_server(moto_server: str, names: tuple[str, str]) -> Iterator[str]:
     port = free_port()
     server = spawn(
-        gunicorn_command(port, workers=1, threads=4),
+        gunicorn_command(port, workers=1),
         env=app_environment(moto_server, REGION, *names, log_level="WARNING"),
     )
     wait_for_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
