@@ -37,8 +37,6 @@ def _positive(name: str, default: int) -> int:
 
 bind = f"0.0.0.0:{_positive('PORT', 5000)}"
 workers = _positive("GUNICORN_WORKERS", 2)
-# Kept for the command line's --threads (gunicorn ignores it for gevent workers).
-threads = _positive("GUNICORN_THREADS", 4)
 # gunicorn's gevent worker plus a read timeout on request bodies (gevent_worker.py: gunicorn has none).
 worker_class = "users_api.gevent_worker.BodyTimeoutGeventWorker"
 body_read_timeout_seconds = _positive("GUNICORN_BODY_READ_TIMEOUT", 20)  # checked here, read by the worker

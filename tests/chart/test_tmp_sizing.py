@@ -30,7 +30,7 @@ def quantity(value: str | int) -> float:
 
 def spooled_at_once(values: dict[str, Any]) -> int:
     gunicorn: dict[str, int] = values["gunicorn"]
-    return gunicorn["workers"] * gunicorn["threads"] * (int(values["env"]["MAX_AVATAR_BYTES"]) + FORM_OVERHEAD)
+    return gunicorn["workers"] * gunicorn["spooledUploads"] * (int(values["env"]["MAX_AVATAR_BYTES"]) + FORM_OVERHEAD)
 
 
 def tmp_size(rendered: Release) -> float:
@@ -58,10 +58,12 @@ def test_the_value_sets_give_tmp_room_for_every_thread_spooling_an_upload_and_th
     "values",
     [
         pytest.param({}, id="defaults"),
-        pytest.param({"env": {"MAX_AVATAR_BYTES": 67108864}, "gunicorn": {"workers": 1, "threads": 1}}, id="64MiB-1x1"),
+        pytest.param(
+            {"env": {"MAX_AVATAR_BYTES": 67108864}, "gunicorn": {"workers": 1, "spooledUploads": 1}}, id="64MiB-1x1"
+        ),
         pytest.param({"env": {"MAX_AVATAR_BYTES": "16777216"}}, id="16MiB-2x4"),
-        pytest.param({"gunicorn": {"workers": 3, "threads": 8}}, id="2MiB-3x8"),
-        pytest.param({"env": {"MAX_AVATAR_BYTES": 1}, "gunicorn": {"workers": 1, "threads": 1}}, id="1-byte"),
+        pytest.param({"gunicorn": {"workers": 3, "spooledUploads": 8}}, id="2MiB-3x8"),
+        pytest.param({"env": {"MAX_AVATAR_BYTES": 1}, "gunicorn": {"workers": 1, "spooledUploads": 1}}, id="1-byte"),
     ],
 )
 def test_a_limit_that_holds_tmp_full_and_gunicorn_renders_and_one_byte_less_is_refused(
@@ -93,7 +95,7 @@ def test_a_limit_that_holds_tmp_full_and_gunicorn_renders_and_one_byte_less_is_r
 def test_memory_quantities_in_every_unit_are_compared_in_bytes(
     chart: helm.Chart, memory: str | int, renders: bool
 ) -> None:
-    # 2 workers x 4 threads x (16 MiB + 64 KiB) + 16 MiB = 144.5 MiB -> 145Mi of /tmp; gunicorn 64 + 2 x 128 = 320Mi.
+    # 2 workers x 4 uploads x (16 MiB + 64 KiB) + 16 MiB = 144.5 MiB -> 145Mi of /tmp; gunicorn 64 + 2 x 128 = 320Mi.
     values = {"env": {"MAX_AVATAR_BYTES": 16 * MiB}, "resources": {"limits": {"memory": memory}}}
     if renders:
         assert tmp_size(render(chart, values)) == 145 * MiB
@@ -102,6 +104,6 @@ def test_memory_quantities_in_every_unit_are_compared_in_bytes(
             render(chart, values)
 
 
-def test_the_largest_avatar_with_the_default_threads_is_refused_at_the_default_limit(chart: helm.Chart) -> None:
+def test_the_largest_avatar_with_the_default_spooled_uploads_is_refused_at_the_default_limit(chart: helm.Chart) -> None:
     with pytest.raises(helm.HelmRenderError, match=re.escape("resources.limits.memory (512Mi) cannot hold /tmp full")):
         render(chart, {"env": {"MAX_AVATAR_BYTES": 64 * MiB}})

@@ -221,7 +221,8 @@ def test_the_config_map_holds_the_apps_environment(release: Release) -> None:
     assert (data["LOG_LEVEL"], data["MAX_AVATAR_BYTES"], data["TRUSTED_PROXIES"]) == ("INFO", "2097152", "1")
     assert data["AVATAR_URL_TTL_SECONDS"] == "900", "the app's own default (15 minutes)"
     assert data["REQUEST_DEADLINE_SECONDS"] == "10", "below gunicorn's 25 s graceful drain"
-    assert (data["GUNICORN_WORKERS"], data["GUNICORN_THREADS"], data["PORT"]) == ("2", "4", "5000")
+    assert (data["GUNICORN_WORKERS"], data["GUNICORN_WORKER_CONNECTIONS"], data["PORT"]) == ("2", "1000", "5000")
+    assert "GUNICORN_THREADS" not in data, "gevent workers ignore it"
     assert release.app_container()["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
 
 
@@ -265,3 +266,9 @@ def test_the_public_url_reaches_the_app_only_when_set(chart: helm.Chart) -> None
 def test_a_public_url_the_app_would_refuse_is_refused_at_render(chart: helm.Chart, url: str) -> None:
     with pytest.raises(Exception, match="PUBLIC_URL"):
         render(chart, {"env": {"PUBLIC_URL": url}})
+
+
+def test_the_old_threads_value_is_refused_naming_it(chart: helm.Chart) -> None:
+    """gevent workers ignore threads: a release still setting gunicorn.threads stops instead of changing nothing."""
+    with pytest.raises(Exception, match="threads"):
+        render(chart, {"gunicorn": {"threads": 8}})

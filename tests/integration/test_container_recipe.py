@@ -61,7 +61,7 @@ def test_the_install_steps_build_a_working_server(tmp_path: Path, moto_server: s
         "HOME": str(tmp_path),
         "PORT": str(port),
         "GUNICORN_WORKERS": "2",
-        "GUNICORN_THREADS": "2",
+        "GUNICORN_WORKER_CONNECTIONS": "50",
         "AWS_REGION": "us-east-1",
         "DYNAMODB_TABLE": names[0],
         "S3_BUCKET": names[1],

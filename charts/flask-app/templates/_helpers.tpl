@@ -108,13 +108,13 @@ A memory quantity (256Mi, 1Gi, 512M, 0.5Gi or a number of bytes) in bytes, as a 
 
 {{/*
 What /tmp (a memory-backed emptyDir) must hold, in MiB, rounded up. Werkzeug spools a form's file part to /tmp past
-500 KB, and a request's body is at most MAX_AVATAR_BYTES + 64 KiB (the app's MAX_CONTENT_LENGTH); each gunicorn
-thread handles one request at a time, so workers x threads uploads can be spooled at once. On top: gunicorn's worker
+500 KB, and a request's body is at most MAX_AVATAR_BYTES + 64 KiB (the app's MAX_CONTENT_LENGTH); /tmp holds
+gunicorn.spooledUploads such uploads per worker at once (a gevent worker serves more connections than that). On top: gunicorn's worker
 heartbeat files (one empty file per worker) and room for anything else that writes a temporary file.
 */}}
 {{- define "flask-app.tmpMiB" -}}
 {{- $upload := add (include "flask-app.string" .Values.env.MAX_AVATAR_BYTES | int64) 65536 }}
-{{- $uploads := mul (int .Values.gunicorn.workers) (int .Values.gunicorn.threads) $upload }}
+{{- $uploads := mul (int .Values.gunicorn.workers) (int .Values.gunicorn.spooledUploads) $upload }}
 {{- $bytes := add $uploads (mul 16 1048576) }}
 {{- div (add $bytes 1048575) 1048576 }}
 {{- end }}
@@ -264,7 +264,7 @@ So: pause + drain <= delay <= grace period. */}}
 {{- $processes := include "flask-app.processMiB" . | int64 }}
 {{- $limit := include "flask-app.bytes" .Values.resources.limits.memory | int64 }}
 {{- if lt $limit (mul (add $tmp $processes) 1048576) }}
-{{- fail (printf "resources.limits.memory (%v) cannot hold /tmp full (%dMi, memory-backed: gunicorn.workers x gunicorn.threads = %d uploads of env.MAX_AVATAR_BYTES + 64 KiB, plus 16Mi) and gunicorn (%dMi: 64Mi for the master, 128Mi for each of %d workers): raise it to at least %dMi, or lower env.MAX_AVATAR_BYTES, gunicorn.threads or gunicorn.workers" .Values.resources.limits.memory $tmp (mul (int .Values.gunicorn.workers) (int .Values.gunicorn.threads)) $processes (int .Values.gunicorn.workers) (add $tmp $processes)) }}
+{{- fail (printf "resources.limits.memory (%v) cannot hold /tmp full (%dMi, memory-backed: gunicorn.workers x gunicorn.spooledUploads = %d uploads of env.MAX_AVATAR_BYTES + 64 KiB, plus 16Mi) and gunicorn (%dMi: 64Mi for the master, 128Mi for each of %d workers): raise it to at least %dMi, or lower env.MAX_AVATAR_BYTES, gunicorn.spooledUploads or gunicorn.workers" .Values.resources.limits.memory $tmp (mul (int .Values.gunicorn.workers) (int .Values.gunicorn.spooledUploads)) $processes (int .Values.gunicorn.workers) (add $tmp $processes)) }}
 {{- end }}
 {{- if gt (include "flask-app.string" .Values.env.AVATAR_URL_TTL_SECONDS | int64) 604800 }}
 {{- fail (printf "env.AVATAR_URL_TTL_SECONDS (%v) is above 604800 (7 days, the longest a presigned S3 URL can live and the app's limit): lower it" .Values.env.AVATAR_URL_TTL_SECONDS) }}
