@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .auth_config import AuthSettings
 
 DEFAULT_MAX_AVATAR_BYTES = 2 * 1024 * 1024
 DEFAULT_AVATAR_URL_TTL_SECONDS = 15 * 60
@@ -29,9 +33,12 @@ class Settings:
     max_avatar_bytes: int = DEFAULT_MAX_AVATAR_BYTES
     avatar_url_ttl_seconds: int = DEFAULT_AVATAR_URL_TTL_SECONDS
     trusted_proxies: int = 1
+    auth: AuthSettings | None = None  # bearer tokens: off unless AUTH_ISSUER is set (auth_config.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        from .auth_config import auth_from_env  # here: auth_config raises this module's ConfigError
+
         env = os.environ if environ is None else environ
         return cls(
             region=_required(env, "AWS_REGION", "the AWS region, e.g. us-east-1"),
@@ -44,6 +51,7 @@ class Settings:
                 env, "AVATAR_URL_TTL_SECONDS", DEFAULT_AVATAR_URL_TTL_SECONDS, 1, 7 * 24 * 3600
             ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 1, 0, 10),
+            auth=auth_from_env(env),
         )
 
 
