@@ -36,7 +36,7 @@ from backends.plugin import (
 )
 from backends.plugin import chart_values as app_chart_values
 
-from . import addons
+from . import addons, waf
 from .cluster import control_plane_log_group, create_cluster, create_node_group, node_launch_template, node_role
 from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
@@ -72,8 +72,17 @@ def aws_region() -> str:
     return region
 
 
-def chart_values(spec: AppSpec, image: AppImage, region: str, table: str, bucket: str, role_arn: str) -> dict[str, Any]:
-    """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials."""
+def chart_values(
+    spec: AppSpec,
+    image: AppImage,
+    region: str,
+    table: str,
+    bucket: str,
+    role_arn: str,
+    waf_acl_arn: str | None = None,
+) -> dict[str, Any]:
+    """The chart's values on EKS: the ALB Ingress (with the web ACL, when there is one), ClusterIP for IP targets,
+    IRSA, no static credentials."""
     settings = spec.settings_as(EksSettings)
     return app_chart_values(
         spec,
@@ -90,6 +99,8 @@ def chart_values(spec: AppSpec, image: AppImage, region: str, table: str, bucket
             "className": "alb",
             "scheme": "internet-facing",
             "certificateArn": settings.certificate_arn,
+            # The controller associates the ALB with this web ACL (and disassociates it when the annotation goes).
+            **({"annotations": {waf.ACL_ANNOTATION: waf_acl_arn}} if waf_acl_arn else {}),
         },
         role_arn=role_arn,
         service_account_name=spec.name,  # the Ingress, the HPA and the service account are all named after the app
@@ -309,8 +320,25 @@ class Backend(pulumi.ComponentResource):
             if settings.image
             else build_and_push(name, settings.architecture, spec.deletion_protection, tags, parent=self)
         )
+        acl = (
+            waf.rate_limit_acl(
+                name,
+                settings.waf_rate_limit,
+                settings.waf_rate_window_seconds,
+                tags,
+                pulumi.ResourceOptions(parent=self),
+            )
+            if settings.waf_rate_limit
+            else None
+        )
         values = pulumi.Output.all(
-            image.repository, image.tag, image.digest, storage.table.name, storage.bucket.bucket, app_role.role.arn
+            image.repository,
+            image.tag,
+            image.digest,
+            storage.table.name,
+            storage.bucket.bucket,
+            app_role.role.arn,
+            acl.arn if acl is not None else "",
         ).apply(
             lambda found: chart_values(
                 spec,
@@ -319,6 +347,7 @@ class Backend(pulumi.ComponentResource):
                 found[3],
                 found[4],
                 found[5],
+                found[6] or None,
             )
         )
         namespace = app_namespace(name, settings.namespace, cluster.kubeconfig_json, controller, parent=self)

@@ -106,4 +106,5 @@ plugin = BackendPlugin(
     factory=Backend,
     description="The Helm chart on Minikube, with DynamoDB and S3 in LocalStack or any AWS emulator.",
     moved_keys=MOVED_KEYS,
+    public=False,  # served on the developer's machine only
 )
