@@ -22,6 +22,11 @@ LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
 SERVER ?= gunicorn
+AUTH ?= off
+ISSUER_PORT ?= 4580
+# make token
+SCOPE ?= users:write
+EXPIRES ?= 3600
 BACKEND ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
 IMAGE ?= flask-platform/users-api:dev
@@ -53,6 +58,8 @@ help: ## Show this list of commands
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
 	@printf '           SERVER=%s (make local) BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
 	  '$(SERVER)' '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
+	@printf '           AUTH=%s ISSUER_PORT=%s (make local: on, a local token issuer) SCOPE=%s EXPIRES=%s (make token)\n' \
+	  '$(AUTH)' '$(ISSUER_PORT)' '$(SCOPE)' '$(EXPIRES)'
 	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
 	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
@@ -94,8 +101,12 @@ local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emul
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
 	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
-	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' \
+	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --auth '$(AUTH)' --issuer-port '$(ISSUER_PORT)' \
 	  $(if $(filter command line environment,$(origin BACKEND)),--retired-backend '$(BACKEND)')
+
+.PHONY: token
+token: $(LOCAL_STAMP) ## Print an access token from `make local AUTH=on`'s issuer (SCOPE, EXPIRES seconds, ISSUER_PORT)
+	@$(BIN)/python -m devtools.token --issuer-port '$(ISSUER_PORT)' --scope '$(SCOPE)' --expires '$(EXPIRES)'
 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address
