@@ -10,6 +10,7 @@ Run it with a shape: ``locust -f loadtests/locustfile.py,loadtests/shapes/ramp.p
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import itertools
@@ -48,6 +49,11 @@ def _avatar_options(parser: Any) -> None:
         default=DEFAULT_MIX,
         help="the photo-like avatars sign-ups upload, cycled: FORMAT:SIZE,... (e.g. jpeg:300k,png:1.5m)",
     )
+    # Against a deployment with authentication on (README: Authentication): every request carries the token. From the
+    # environment only, so the token never shows in a process list: LOCUST_AUTH_TOKEN=$(make token) make loadtest
+    parser.add_argument(
+        "--auth-token", env_var="LOCUST_AUTH_TOKEN", default="", help=argparse.SUPPRESS, include_in_web_ui=False
+    )
 
 
 @events.init.add_listener
@@ -77,6 +83,11 @@ def _fallback_avatar() -> tuple[str, bytes, str]:
 
 class ApiUser(HttpUser):
     abstract = True
+
+    def on_start(self) -> None:
+        token = getattr(self.environment.parsed_options, "auth_token", "") if self.environment.parsed_options else ""
+        if token:
+            self.client.headers["Authorization"] = f"Bearer {token.strip()}"
 
     def wait_time(self) -> float:
         """Closed loop by default; with --target-rps, a fixed arrival rate shared by all users."""
@@ -167,6 +178,8 @@ def _clean_up(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner) or not environment.host:
         return
     with requests.Session() as session:
+        if token := getattr(environment.parsed_options, "auth_token", "") if environment.parsed_options else "":
+            session.headers["Authorization"] = f"Bearer {token.strip()}"
         while _created:
             email = _created.pop()
             with contextlib.suppress(requests.RequestException):  # best effort: the run is over
