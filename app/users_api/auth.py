@@ -147,7 +147,7 @@ class Authenticator:
 
     def __call__(self) -> None:
         scope = self.required_scope(request.endpoint)
-        if scope is None:
+        if scope is None or request.method == "OPTIONS":  # Flask's automatic OPTIONS only lists the methods (Allow)
             return
         claims = self.verify(self._bearer_token(scope))
         if scope and scope not in _scopes(claims):

@@ -114,6 +114,13 @@ def test_every_bad_token_is_refused_before_anything_is_written(
     assert bucket_keys() == []
 
 
+def test_options_lists_the_methods_without_a_token(make_client: MakeClient) -> None:
+    response = make_client().options("/user")
+
+    assert response.status_code == 200
+    assert "POST" in response.headers["Allow"]
+
+
 def test_a_valid_token_writes(make_client: MakeClient, issuer: LocalIssuer) -> None:
     client = make_client()
 
