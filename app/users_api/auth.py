@@ -242,7 +242,6 @@ def _scopes(claims: dict[str, Any]) -> set[str]:
     return found
 
 
-def install_auth(app: Flask, settings: AuthSettings | None) -> None:
-    """Check tokens before the protected routes run (nothing is parsed or written before); nothing when off."""
-    if settings is not None:
-        app.before_request(Authenticator(settings))
+def install_auth(app: Flask, settings: AuthSettings) -> None:
+    """Check tokens before the protected routes run: nothing is parsed or written before."""
+    app.before_request(Authenticator(settings))

@@ -6,6 +6,9 @@ with a key pair made for the test, so signatures, discovery and key fetching are
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from flask.testing import FlaskClient
 from jwt import jwks_client
 
 from devtools.local_issuer import DISCOVERY_PATH, JWKS_PATH, LocalIssuer
+from devtools.processes import REPO_ROOT
 from tests.auth_tokens import REFUSAL_NAMES, refused_tokens
 from tests.conftest import BUCKET, TABLE
 from tests.support import settings, signup_form
@@ -245,3 +249,19 @@ def test_a_discovery_document_naming_another_issuer_is_not_trusted(mocked_aws: N
 
     assert response.status_code == 503
     assert issuer.served == [DISCOVERY_PATH]
+
+
+def test_with_auth_off_the_jwt_libraries_are_not_even_imported() -> None:
+    """A cold start (a Lambda INIT, a new worker) does not pay for PyJWT and cryptography unless auth is on."""
+    probe = (
+        "import sys; from moto import mock_aws\n"
+        "from tests.support import settings; from users_api import create_app\n"
+        "with mock_aws(): create_app(settings('users', 'avatars'))\n"
+        "print(sorted(name for name in ('jwt', 'users_api.auth') if name in sys.modules))"
+    )
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "[]"
