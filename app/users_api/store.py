@@ -240,6 +240,6 @@ class UserStore:
         if not user.avatar_key:
             raise ApiError(404, "avatar_not_found", "this user has no avatar")
         with _calling(BUCKET, "presign"):
-            return self._clients.s3.generate_presigned_url(
+            return self._clients.s3_presigner.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": user.avatar_key}, ExpiresIn=ttl_seconds
             )
