@@ -37,8 +37,9 @@ STACKS ?=
 KUBECONFIG_FILE ?=
 RATE ?= 5
 COST_RPS ?= 50
-# make localdev
+# make localdev, make minikube-image
 STACK ?= minikube
+MINIKUBE_PROFILE ?= minikube
 # make package-lambda
 RUNTIME ?= python3.12
 ARCH ?= arm64
@@ -154,14 +155,18 @@ compare-local: $(STAMP) ## The same comparison for the local container path and 
 	  --time-scale '$(TIME_SCALE)' --cost-rps '$(COST_RPS)'
 
 .PHONY: minikube-image
-minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled with IfNotPresent)
-	@$(PYTHON) -m devtools.minikube_image
+minikube-image: ## Build the app image into Minikube (MINIKUBE_PROFILE), tagged with the app's content digest
+	@$(PYTHON) -m devtools.minikube_image --check --profile '$(MINIKUBE_PROFILE)'
+	@$(MAKE) $(STAMP)
+	$(BIN)/python -m devtools.minikube_image --profile '$(MINIKUBE_PROFILE)'
 
 .PHONY: localdev
-localdev: ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
-	@$(PYTHON) -m devtools.localdev --check --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
+localdev: ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT, MINIKUBE_PROFILE), then pulumi up
+	@$(PYTHON) -m devtools.localdev --check --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)' \
+	  --profile '$(MINIKUBE_PROFILE)'
 	@$(MAKE) $(STAMP)
-	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
+	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)' \
+	  --profile '$(MINIKUBE_PROFILE)'
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda

@@ -66,7 +66,9 @@ def test_the_redirect_followed_from_outside_gives_the_avatars_bytes(
     app = create_app(settings(*names, endpoint_url=inside, presign_endpoint_url=moto_server))
     client = app.test_client()
     avatar = phone_photo()
-    created = client.post("/user", data=signup_form(avatar=avatar, filename="me.jpg"), content_type="multipart/form-data")
+    created = client.post(
+        "/user", data=signup_form(avatar=avatar, filename="me.jpg"), content_type="multipart/form-data"
+    )
     assert created.status_code == 201, created.get_json()
     redirect = client.get("/users/test-user@example.com/avatar")
     forwarder.shutdown()
