@@ -190,7 +190,7 @@ def localdev(
 
 def profile_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
-        raise ValueError("is not a Minikube profile name (letters, digits, '.', '_', '-')")
+        raise ValueError(f"{value!r} is not a Minikube profile name (letters, digits, '.', '_', '-')")
     return value
 
 

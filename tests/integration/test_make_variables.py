@@ -67,6 +67,8 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("compare-local", "RATE", "0"),
     ("address", "PORT", "http"),
     ("localdev", "EMULATOR_PORT", "abc"),
+    ("localdev", "MINIKUBE_PROFILE", "-p lab"),
+    ("minikube-image", "MINIKUBE_PROFILE", "a/b"),
     ("package-lambda", "RUNTIME", "python2.7"),
     ("package-lambda", "ARCH", "sparc"),
 ]
