@@ -68,6 +68,9 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
         },
         service={"type": "NodePort", "port": 80, "nodePort": settings.node_port},
         ingress={"enabled": False},
+        # One node of MINIKUBE_START's size: the chart's 25% surge at the HPA's maximum would not fit beside it
+        # (tests/chart/test_minikube_sizing.py), so a rollout there replaces one pod at a time.
+        rollingUpdate={"maxSurge": 1, "maxUnavailable": 0},
     )
 
 
