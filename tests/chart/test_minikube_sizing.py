@@ -47,7 +47,8 @@ def documented_start() -> tuple[int, int]:
     """(CPUs, memory MiB) of the `minikube start` the docs and make localdev give."""
     cpus = re.search(r"--cpus[ =](\d+)", MINIKUBE_START)
     memory = re.search(r"--memory[ =](\d+)g", MINIKUBE_START)
-    assert cpus and memory, MINIKUBE_START
+    assert cpus, MINIKUBE_START
+    assert memory, MINIKUBE_START
     return int(cpus.group(1)), int(memory.group(1)) * 1024
 
 
