@@ -26,9 +26,12 @@ LAMBDA_TIMEOUT ?= 15
 IMAGE ?= flask-platform/users-api:dev
 # make loadtest
 SCENARIO ?= smoke
+SERVER ?= gunicorn
 TIME_SCALE ?= 1
 TARGET_RPS ?= 0
+MAX_IN_FLIGHT ?= 50
 PROCESSES ?= 0
+RESULTS ?=
 THRESHOLDS ?=
 AVATAR_MIX ?=
 # make compare / compare-local
@@ -52,8 +55,9 @@ help: ## Show this list of commands
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
 	@printf '           BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
 	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
-	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
-	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           SCENARIO=%s SERVER=%s TIME_SCALE=%s TARGET_RPS=%s MAX_IN_FLIGHT=%s PROCESSES=%s THRESHOLDS=%s\n' \
+	  '$(SCENARIO)' '$(SERVER)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(MAX_IN_FLIGHT)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           RESULTS=%s (make loadtest-cleanup; HOST_ADDRESS from the env)\n' '$(RESULTS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 	@printf '           KUBECONFIG_FILE=%s CLI_TIMEOUT=%s (seconds make address/kubeconfig wait for pulumi, kubectl)\n' \
@@ -132,10 +136,15 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 	$(BIN)/python -m devtools.bench
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
-	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
-	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') \
-	  $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)')
+loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack (SERVER=gunicorn|lambda)
+	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --server '$(SERVER)' --time-scale '$(TIME_SCALE)' \
+	  --target-rps '$(TARGET_RPS)' --max-in-flight '$(MAX_IN_FLIGHT)' --processes '$(PROCESSES)' \
+	  $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)') \
+	  $(if $(filter command line,$(origin BACKEND)),--backend '$(BACKEND)')
+
+.PHONY: loadtest-cleanup
+loadtest-cleanup: $(STAMP) ## Delete the test users a killed load test left (RESULTS=results/<run>; HOST_ADDRESS to override its host)
+	$(BIN)/python -m loadtests.cleanup --results '$(RESULTS)' $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)')
 
 .PHONY: compare
 compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; one side-by-side report with costs
