@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import gevent
+from gevent.event import AsyncResult
 from locust import HttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
@@ -40,8 +42,11 @@ COLD_START_HEADER = "X-Cold-Start"
 
 
 # (file name, bytes, Content-Type) of each avatar in the mix, made once per process before the load starts
-# (making a 2 MB photo takes up to a second of CPU, which must not stall the load generator mid-run).
-_avatars: Iterator[tuple[str, bytes, str]] = iter(())
+# (making a 2 MB photo takes up to a second of CPU, which must not stall the load generator mid-run), in a
+# native thread: a worker whose gevent loop stalls for 3 s misses its heartbeats and the master drops it
+# (HEARTBEAT_LIVENESS x HEARTBEAT_INTERVAL in locust/runners.py); the GIL's switch interval lets the loop run.
+Avatar = tuple[str, bytes, str]
+_avatars: AsyncResult | None = None
 
 
 @events.init_command_line_parser.add_listener
@@ -63,15 +68,23 @@ def _make_avatars(environment: Environment, **_: Any) -> None:
         mix = parse_mix(environment.parsed_options.avatar_mix)
     except AvatarMixError as exc:
         raise SystemExit(f"locust: --avatar-mix (Make: AVATAR_MIX): {exc}") from None
-    files = [
-        (f"photo-{n}.{fmt.lower()}", photo(fmt, size, seed=n), CONTENT_TYPES[fmt]) for n, (fmt, size) in enumerate(mix)
-    ]
-    _avatars = itertools.cycle(files)
+
+    def make() -> Iterator[Avatar]:
+        files = [
+            (f"photo-{n}.{fmt.lower()}", photo(fmt, size, seed=n), CONTENT_TYPES[fmt])
+            for n, (fmt, size) in enumerate(mix)
+        ]
+        return itertools.cycle(files)
+
+    _avatars = gevent.get_hub().threadpool.spawn(make)  # an AsyncResult: get() waits, or raises what make raised
 
 
-def next_avatar() -> tuple[str, bytes, str]:
-    """The next photo of the mix; before the mix is made (Locust's init), a small JPEG."""
-    return next(_avatars, None) or _fallback_avatar()
+def next_avatar() -> Avatar:
+    """The next photo of the mix (waiting for it to be made); before Locust's init made one, a small JPEG."""
+    if _avatars is None:
+        return _fallback_avatar()
+    cycle: Iterator[Avatar] = _avatars.get()
+    return next(cycle)
 
 
 @functools.cache

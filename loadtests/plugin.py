@@ -27,7 +27,6 @@ Locust's runners (read in locust 2.47.0, ``locust/runners.py`` and
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,8 @@ class RunState:
         self.started = 0.0  # monotonic, at test_start in this process
         self.aborted: str | None = None
         self.pacer = Pacer(ACTION_CYCLE)
-        self.cpu_percent_max = 0.0
+        self.cpu_percent_max = 0.0  # this process's highest sample (a master: the highest of every worker's too)
+        self.sampler: gevent.Greenlet | None = None
 
 
 STATE = RunState()
@@ -174,6 +174,7 @@ def _start(environment: Environment, **_: Any) -> None:
         return
     STATE.recording = Recording()
     gevent.spawn(_pace, environment)
+    STATE.sampler = gevent.spawn(_sample_cpu)
     if runner is not None and not isinstance(runner, WorkerRunner):
         _watch(environment)
 
@@ -192,14 +193,25 @@ def _pace(environment: Environment) -> None:
     STATE.pacer.start(STATE.plan, share, worker_offset(max(0, getattr(runner, "worker_index", 0))), _arrived)
 
 
+def _sample_cpu() -> None:
+    """The load generator's own CPU: near 100 % it, not the target, may be what limits the run."""
+    process = psutil.Process()  # made here, not at import: --processes forks the workers after the import
+    process.cpu_percent()  # the first call only starts the interval (psutil)
+    while True:
+        gevent.sleep(2.0)
+        STATE.cpu_percent_max = max(STATE.cpu_percent_max, process.cpu_percent())
+
+
 @events.test_stop.add_listener
 def _stop(**_: Any) -> None:
     STATE.pacer.stop()
+    if STATE.sampler is not None:
+        STATE.sampler.kill(block=False)
 
 
 @events.report_to_master.add_listener
 def _report(data: dict[str, Any], **_: Any) -> None:
-    data[REPORT_KEY] = {"recording": STATE.recording.drain(), "cpu": psutil.Process(os.getpid()).cpu_percent()}
+    data[REPORT_KEY] = {"recording": STATE.recording.drain(), "cpu": STATE.cpu_percent_max}
 
 
 @events.worker_report.add_listener
@@ -273,7 +285,6 @@ def _judge(environment: Environment, **_: Any) -> None:
     if environment.runner is not None:
         environment.runner.quit()  # users stop, workers send their last report: nothing lands after the verdict
     STATE.pacer.stop()
-    STATE.cpu_percent_max = max(STATE.cpu_percent_max, psutil.Process(os.getpid()).cpu_percent())
     observed = observations(STATE.recording, STATE.plan)
     outcomes = evaluate(STATE.thresholds, observed)
     exceptions = len(environment.runner.exceptions) if environment.runner is not None else 0
