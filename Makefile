@@ -140,6 +140,7 @@ loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HO
 	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --server '$(SERVER)' --time-scale '$(TIME_SCALE)' \
 	  --target-rps '$(TARGET_RPS)' --max-in-flight '$(MAX_IN_FLIGHT)' --processes '$(PROCESSES)' \
 	  $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)') \
+	  $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)') $(if $(RESULTS),--results '$(RESULTS)') \
 	  $(if $(filter command line,$(origin BACKEND)),--backend '$(BACKEND)')
 
 .PHONY: loadtest-cleanup

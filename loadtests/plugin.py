@@ -26,7 +26,9 @@ Locust's runners (read in locust 2.47.0, ``locust/runners.py`` and
 
 from __future__ import annotations
 
+import gc
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -42,10 +44,10 @@ from .arrivals import Plan, Stage, phase_at, scaled, window_seconds, worker_offs
 from .measure import Recording, cold_starts, combined
 from .pacer import Pacer
 from .thresholds import (
-    EXIT_THRESHOLD_FAILED,
     Threshold,
     ThresholdError,
     evaluate,
+    exit_code,
     observations,
     resolve,
     verdict,
@@ -53,7 +55,6 @@ from .thresholds import (
 )
 
 CHECK_EVERY_S = 1.0
-EXIT_RUN_BROKE = 1  # Locust's own meaning of 1: exceptions were raised (here: in the user classes)
 ACTION_CYCLE = ("browse", "view", "browse", "sign_up", "view", "browse")  # 3 : 2 : 1
 REPORT_KEY = "flask_platform"
 
@@ -123,6 +124,16 @@ def _load(environment: Environment, **_: Any) -> None:
     STATE.window_s = window_seconds(STATE.plan) if STATE.plan else 10.0
     if isinstance(environment.runner, WorkerRunner):
         return
+    # SIGTERM is handled as Ctrl-C, so a shape run ends with its verdict rather than dying. In locust 2.47.0
+    # a headless run with a shape joins the shape's greenlet inside start_automatic_run() (locust/main.py),
+    # before main() installs its own SIGTERM handler: until the shape ends, SIGTERM killed the process outright
+    # (no quitting event, no verdict, workers left running), while a KeyboardInterrupt there is caught
+    # ("Exiting due to CTRL+C interruption") and the run shuts down in order. Once main() installs its own
+    # handler (after the shape), it replaces this one.
+    # Python's own Ctrl-C handler even when started with SIGINT ignored (a shell's background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    main = gevent.getcurrent()  # init runs in main(): the greenlet that waits on the shape
+    gevent.signal_handler(signal.SIGTERM, lambda: gevent.get_hub().loop.run_callback(main.throw, KeyboardInterrupt))
     if options.time_scale <= 0:
         raise SystemExit("--time-scale must be greater than 0, e.g. --time-scale 0.1 for a short run")
     if options.target_rps < 0:
@@ -318,14 +329,20 @@ def _judge(environment: Environment, **_: Any) -> None:
     environment.process_exit_code = exit_code(document)
 
 
-def exit_code(document: dict[str, Any]) -> int:
-    """0 passed; 1 the user classes raised (the run itself broke); 3 a threshold failed or the run aborted.
+@events.quit.add_listener
+def _stop_csv_writer(**_: Any) -> None:
+    """Stop Locust's CSV writer before Locust closes its files, so an interrupted run ends without a traceback.
 
-    Failed requests alone do not make a 1, as they would in plain Locust: the failure_ratio threshold judges them.
+    In locust 2.47.0, ``main.shutdown`` fires ``quit`` and then closes the CSV files while the writer greenlet
+    (``StatsCSVFileWriter.stats_writer``, spawned without a handle) still runs; with ``--processes`` the
+    master's atexit wait for its workers (``kill_workers``, a gevent-patched ``time.sleep``) lets it run
+    again: "ValueError: seek of closed file". Its last write is at most ``CSV_STATS_INTERVAL_SEC`` (1 s) old.
     """
-    if document.get("exceptions"):
-        return EXIT_RUN_BROKE
-    return 0 if document["passed"] else EXIT_THRESHOLD_FAILED
+    for candidate in gc.get_objects():
+        if isinstance(candidate, gevent.Greenlet) and getattr(getattr(candidate, "_run", None), "__name__", "") == (
+            "stats_writer"
+        ):
+            candidate.kill(block=True, timeout=1)
 
 
 def _print(document: dict[str, Any], environment: Environment) -> None:

@@ -347,7 +347,11 @@ def run_metadata(args: argparse.Namespace, host: str, profile: str, resolved: Re
 
 
 class Signals:
-    """Ctrl-C and SIGTERM while Locust runs: passed on to Locust as SIGTERM (it then judges and quits), remembered."""
+    """Ctrl-C and SIGTERM while Locust runs: passed on to Locust as Ctrl-C (it then judges and quits), remembered.
+
+    Locust runs in its own session, so a terminal's Ctrl-C reaches this process only, once; SIGINT is what
+    a headless shape run shuts down on in order (see ``_sigterm_as_ctrl_c`` in ``loadtests/plugin.py``).
+    """
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None
@@ -368,8 +372,8 @@ class Signals:
         self.received = signal.Signals(signum)
         if first:
             print(f"\nmake loadtest: {self.received.name}: stopping the run, then deleting its test users", flush=True)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # Locust's SIGTERM handler runs its shutdown (locust/main.py)
+        if first and self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
 
 
 def remove_if_unfinished(results: Path, created_folder: bool) -> None:
@@ -399,7 +403,7 @@ def run(args: argparse.Namespace, host: str, outputs: dict[str, Any], resolved: 
             process = subprocess.Popen(locust_command(args, host, profile, results), cwd=ROOT, start_new_session=True)
             signals.process = process
             if signals.received is not None:  # arrived while it started
-                process.send_signal(signal.SIGTERM)
+                process.send_signal(signal.SIGINT)
             code = process.wait()
         finally:
             watcher.stop()

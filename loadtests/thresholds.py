@@ -37,7 +37,8 @@ import yaml
 from .arrivals import Plan
 from .measure import Bucket, Recording, combined, failures, warm_latency
 
-EXIT_THRESHOLD_FAILED = 3  # distinct from Locust's 1 ("some requests failed") and 2 (usage errors)
+EXIT_THRESHOLD_FAILED = 3  # distinct from Locust's 1 (errors in the run) and 2 (usage errors)
+EXIT_RUN_BROKE = 1  # Locust's own meaning of 1 for exceptions: here, raised in the user classes
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 DRIFTS = {f"{name}_drift": name for name in PERCENTILES}  # last judged stage / first judged stage
 UPPER_BOUNDS = {*PERCENTILES, *DRIFTS, "failure_ratio", "dropped_ratio"}
@@ -350,6 +351,17 @@ def verdict(outcomes: list[Outcome], *, aborted: str | None = None, **extra: Any
         "thresholds": [asdict(outcome) for outcome in outcomes],
         **extra,
     }
+
+
+def exit_code(document: Mapping[str, Any]) -> int:
+    """0 passed; 1 the user classes raised (the run itself broke); 3 a threshold failed or the run aborted.
+
+    Failed requests alone do not make a 1, as they do in plain Locust (``--exit-code-on-error``): the
+    failure_ratio threshold judges them, so a run within its failure budget exits 0 and one past it 3.
+    """
+    if document.get("exceptions"):
+        return EXIT_RUN_BROKE
+    return 0 if document["passed"] else EXIT_THRESHOLD_FAILED
 
 
 def write_verdict(path: Path, document: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from loadtests.thresholds import (
     Threshold,
     ThresholdError,
     evaluate,
+    exit_code,
     load_thresholds,
     observations,
     parse_threshold,
@@ -266,3 +267,17 @@ def test_the_verdict_fails_on_any_failed_threshold_or_an_abort() -> None:
     assert verdict(passing)["passed"] is True
     assert verdict(passing, aborted="p95 breached")["passed"] is False
     assert verdict(evaluate([parse_threshold("p95<50")], judged({}, stats(p95=100))))["passed"] is False
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ({"passed": True, "exceptions": 0}, 0),
+        ({"passed": False, "exceptions": 0}, 3),
+        ({"passed": False, "exceptions": 2}, 1),  # defect 6: the plugin only ever set 0 or 3
+    ],
+)
+def test_the_exit_code_keeps_locusts_1_for_a_broken_run_and_3_for_a_failed_threshold(
+    document: dict[str, object], code: int
+) -> None:
+    assert exit_code(document) == code
