@@ -21,7 +21,7 @@ import gevent.queue
 
 from .arrivals import Plan, arrival_times
 
-OnArrival = Callable[[float, bool], None]  # (seconds since the start it was due, started?)
+OnArrival = Callable[[float, bool, float], None]  # (seconds since the start it was due, started?, seconds late)
 
 
 class Pacer:
@@ -46,12 +46,13 @@ class Pacer:
             delay = started + due - time.monotonic()
             if delay > 0:
                 gevent.sleep(delay)
+            late = max(0.0, time.monotonic() - started - due)
             if self._idle > 0:
                 self._idle -= 1  # reserved now: two arrivals due together never count the same idle user
                 self._queue.put(next(self._actions))
-                on_arrival(due, True)
+                on_arrival(due, True, late)
             else:
-                on_arrival(due, False)
+                on_arrival(due, False, late)
 
     def take(self) -> str:
         """Wait, idle, for the next arrival; its action's name."""

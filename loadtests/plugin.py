@@ -71,6 +71,7 @@ class RunState:
         self.started = 0.0  # monotonic, at test_start in this process
         self.aborted: str | None = None
         self.pacer = Pacer(ACTION_CYCLE)
+        self.late_max_s = 0.0  # the latest an arrival was handed out after its due time (the pacer's own lag)
         self.cpu_percent_max = 0.0  # this process's highest sample (a master: the highest of every worker's too)
         self.sampler: gevent.Greenlet | None = None
 
@@ -171,7 +172,8 @@ def _record(name: str, response_time: float, exception: BaseException | None = N
     )
 
 
-def _arrived(due: float, started: bool) -> None:
+def _arrived(due: float, started: bool, late: float) -> None:
+    STATE.late_max_s = max(STATE.late_max_s, late)
     STATE.recording.add_arrival(phase_at(STATE.plan, due), int(due // STATE.window_s), started=started)
 
 
@@ -222,7 +224,7 @@ def _stop(**_: Any) -> None:
 
 @events.report_to_master.add_listener
 def _report(data: dict[str, Any], **_: Any) -> None:
-    data[REPORT_KEY] = {"recording": STATE.recording.drain(), "cpu": STATE.cpu_percent_max}
+    data[REPORT_KEY] = {"recording": STATE.recording.drain(), "cpu": STATE.cpu_percent_max, "late": STATE.late_max_s}
 
 
 @events.worker_report.add_listener
@@ -231,6 +233,7 @@ def _merge(data: dict[str, Any], **_: Any) -> None:
     if report:
         STATE.recording.merge(Recording.from_json(report["recording"]))
         STATE.cpu_percent_max = max(STATE.cpu_percent_max, float(report.get("cpu", 0.0)))
+        STATE.late_max_s = max(STATE.late_max_s, float(report.get("late", 0.0)))
 
 
 def _watch(environment: Environment) -> None:
@@ -311,7 +314,7 @@ def _judge(environment: Environment, **_: Any) -> None:
         failures=sum(sum(c.values()) for c in everything.failed.values()),
         coldStarts=cold_starts(everything),  # every process's, through the worker reports
         exceptions=exceptions,  # Python errors raised in the user classes: a broken locustfile must not pass
-        arrivals=arrivals_summary(STATE.recording, STATE.plan),
+        arrivals={**arrivals_summary(STATE.recording, STATE.plan), "lateMaxMs": round(STATE.late_max_s * 1000, 1)},
         maxInFlight=options.max_in_flight,
         loadGeneratorCpuPercentMax=round(STATE.cpu_percent_max, 1),
     )
@@ -355,7 +358,8 @@ def _print(document: dict[str, Any], environment: Environment) -> None:
     judged = document["arrivals"]["judged"]
     print(
         f"arrivals (judged stages): {judged['achievedRate']:g}/s achieved of {judged['targetRate']:g}/s target, "
-        f"{judged['dropped']} dropped; cold starts {document['coldStarts']}"
+        f"{judged['dropped']} dropped, none handed out more than {document['arrivals']['lateMaxMs']:g} ms late; "
+        f"cold starts {document['coldStarts']}"
     )
     for outcome in document["thresholds"]:
         mark = "PASS" if outcome["passed"] else "FAIL"
