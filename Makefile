@@ -21,12 +21,12 @@ S3_BUCKET ?= users-avatars
 LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
-BACKEND ?= gunicorn
+SERVER ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
+PENDING_MAX_AGE ?= 1200
 IMAGE ?= flask-platform/users-api:dev
 # make loadtest
 SCENARIO ?= smoke
-SERVER ?= gunicorn
 TIME_SCALE ?= 1
 TARGET_RPS ?= 0
 MAX_IN_FLIGHT ?= 50
@@ -53,10 +53,10 @@ help: ## Show this list of commands
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
-	@printf '           BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
-	  '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
-	@printf '           SCENARIO=%s SERVER=%s TIME_SCALE=%s TARGET_RPS=%s MAX_IN_FLIGHT=%s PROCESSES=%s THRESHOLDS=%s\n' \
-	  '$(SCENARIO)' '$(SERVER)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(MAX_IN_FLIGHT)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           SERVER=%s (make local, make loadtest) LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
+	  '$(SERVER)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
+	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s MAX_IN_FLIGHT=%s PROCESSES=%s THRESHOLDS=%s\n' \
+	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(MAX_IN_FLIGHT)' '$(PROCESSES)' '$(THRESHOLDS)'
 	@printf '           RESULTS=%s (make loadtest-cleanup; HOST_ADDRESS from the env)\n' '$(RESULTS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
@@ -74,9 +74,12 @@ $(LOCAL_STAMP): requirements-local.txt app/requirements.txt app/pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e app
 	@touch $@
 
-$(STAMP): $(LOCAL_STAMP) requirements-dev.txt requirements-chart.txt requirements.txt
+$(STAMP): $(LOCAL_STAMP) requirements-dev.txt requirements-chart.txt requirements.txt plugins/fargate/pyproject.toml
 	@echo "Installing the development toolchain into $(VENV) (on first use, and when its pins change; a few minutes) ..."
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-chart.txt
+	@# The fargate backend is its own package, found through its entry point; its pins are requirements.txt's.
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat \
+	  -e plugins/fargate
 	@touch $@
 
 # checkov pins an older boto3 exactly, so it gets a virtual environment of its own.
@@ -90,11 +93,12 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 venv: $(STAMP) ## Create or update the project's virtual environment (.venv) with the whole toolchain
 
 .PHONY: local
-local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (BACKEND=gunicorn|lambda)
+local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emulator, until Ctrl-C (SERVER=gunicorn|lambda)
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
 	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
-	  --backend '$(BACKEND)' --lambda-timeout '$(LAMBDA_TIMEOUT)'
+	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --pending-max-age '$(PENDING_MAX_AGE)' \
+	  $(if $(filter command line environment,$(origin BACKEND)),--retired-backend '$(BACKEND)')
 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address

@@ -1,43 +1,64 @@
-"""The backend registry: a name -> a backend factory, imported only when chosen.
+"""The backend registry: a name -> a BackendPlugin, imported only when chosen.
 
-Built-in backends are modules of this package, imported by name with
-importlib (``backends.lambda`` cannot be written as an import statement:
-``lambda`` is a keyword). Third-party backends plug in through the entry-point
-group ``flask_platform.backends``; the entry point names a factory taking
-``(name, spec, opts)`` (see backends/base.py).
+Built-in backends are this package's sub-packages (``backends/<name>/``: every sub-package is a backend), each
+exposing ``plugin``; they are found by listing the folder, so this module names none of them. importlib imports
+them by name (a folder may be named after a Python keyword, which no import statement can name). Third-party
+backends plug in through the entry-point group ``flask_platform.backends``, whose entry point names their
+``BackendPlugin`` (see ARCHITECTURE.md, "The plugin API"). A built-in's name wins over an entry point of the same name.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from importlib.metadata import entry_points
-from typing import cast
+from pathlib import Path
 
 import pulumi
 
-from .base import BackendFactory
+from .base import BackendPlugin
+from .settings import current_hints
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
-# name -> module holding a ``Backend`` factory
-BUILTIN: dict[str, str] = {"eks": "backends.eks", "lambda": "backends.lambda", "minikube": "backends.minikube"}
+_HERE = Path(__file__).resolve().parent
 
 
 class UnknownBackend(pulumi.RunError):
     """The chosen backend does not exist; the message lists the known ones and the command to set one."""
 
 
+class NotABackend(pulumi.RunError):
+    """A package registered as a backend does not provide a BackendPlugin."""
+
+
+def builtin_backends() -> list[str]:
+    """The sub-packages of ``backends/``, by folder name: each is a built-in backend (not imported here)."""
+    return sorted(module.name for module in pkgutil.iter_modules([str(_HERE)]) if module.ispkg)
+
+
 def known_backends() -> list[str]:
-    return sorted({*BUILTIN, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})
+    return sorted({*builtin_backends(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})
 
 
-def load_backend(name: str | None) -> BackendFactory:
-    """The factory for ``name``; fails before any resource exists when the name is wrong."""
+def load_plugin(name: str | None) -> BackendPlugin:
+    """The plugin called ``name``; fails before any resource exists when the name is wrong."""
     known = ", ".join(known_backends())
+    how = "with `pulumi config set backend <name>`" if current_hints().source == "config" else "as the backend argument"
     if not name:
-        raise UnknownBackend(f"no backend is set: choose one of {known} with `pulumi config set backend lambda`")
-    if name in BUILTIN:
-        return cast(BackendFactory, importlib.import_module(BUILTIN[name]).Backend)
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name == name:
-            return cast(BackendFactory, entry_point.load())
-    raise UnknownBackend(f"unknown backend {name!r}: choose one of {known} with `pulumi config set backend <name>`")
+        raise UnknownBackend(f"no backend is set: choose one of {known} {how}")
+    if name in builtin_backends():
+        found: object = getattr(importlib.import_module(f"{__name__}.{name}"), "plugin", None)
+    else:
+        matching = [entry_point for entry_point in entry_points(group=ENTRY_POINT_GROUP) if entry_point.name == name]
+        if not matching:
+            raise UnknownBackend(
+                f"unknown backend {name!r}: choose one of {known} {how} "
+                "(a backend of another package is listed once that package is installed in this project's .venv)"
+            )
+        found = matching[0].load()
+    if not isinstance(found, BackendPlugin) or found.name != name:
+        raise NotABackend(
+            f"backend {name!r} does not provide a BackendPlugin named {name!r} (got {type(found).__name__}); "
+            "see ARCHITECTURE.md, 'The plugin API'"
+        )
+    return found

@@ -1,4 +1,4 @@
-"""The plugin contract: an AppSpec in, a Deployment out.
+"""The plugin contract: a BackendPlugin registers a backend; an AppSpec goes in, a Deployment comes out.
 
 Every backend is a ``pulumi.ComponentResource`` (type token
 ``flask-platform:backends:<Name>``) built as ``factory(name, spec, opts)``;
@@ -12,9 +12,11 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pulumi
+
+from .settings import BackendSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = REPO_ROOT / "app"
@@ -22,6 +24,7 @@ CONTAINER_PORT = 5000
 LIVENESS_PATH = "/livez"
 READINESS_PATH = "/readyz"
 AVATAR_PREFIX = "avatars/"  # the app stores every avatar under this key prefix
+SettingsOf = TypeVar("SettingsOf", bound=BackendSettings)
 
 
 def folder_digest(folder: Path, skip: Callable[[Path], bool]) -> str:
@@ -38,78 +41,34 @@ def folder_digest(folder: Path, skip: Callable[[Path], bool]) -> str:
 
 
 @dataclass(frozen=True)
-class ScalingPolicy:
-    """How the service scales: replicas and CPU target on Kubernetes, concurrency on Lambda."""
-
-    min_replicas: int = 2
-    max_replicas: int = 10
-    cpu_target_percent: int = 70
-    reserved_concurrency: int | None = None
-
-
-@dataclass(frozen=True)
-class LambdaSettings:
-    runtime: str = "python3.12"
-    architecture: str = "arm64"
-    memory_mb: int = 512
-    timeout_seconds: int = 15
-    throttle_rate_limit: float = 100.0
-    throttle_burst_limit: int = 200
-
-
-@dataclass(frozen=True)
-class MinikubeSettings:
-    context: str = "minikube"
-    namespace: str = "users-api"
-    image: str = "flask-platform/users-api:dev"
-    node_port: int = 30080
-    emulator_url: str = "http://localhost:4566"  # as Pulumi on this machine reaches the emulator
-    emulator_url_from_pods: str = "http://host.minikube.internal:4566"  # as the pods reach it
-    minikube_ip: str = ""  # `minikube ip`, set by make localdev; makes the url output
-
-
-@dataclass(frozen=True)
-class EksSettings:
-    """The network, cluster and nodes of the eks backend (validated in backends/config.py)."""
-
-    cluster_name: str = "users-api"
-    kubernetes_version: str = "1.35"
-    availability_zones: int = 2
-    nat_gateways: str = "single"  # or "onePerAz": one NAT gateway per zone survives a zone's loss
-    vpc_cidr: str = "10.0.0.0/16"
-    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    log_types: tuple[str, ...] = ("api", "audit", "authenticator")
-    instance_types: tuple[str, ...] = ("t3.medium",)
-    node_min: int = 2
-    node_desired: int = 2
-    node_max: int = 5
-    node_disk_gib: int = 20
-    namespace: str = "users-api"
-    # IAM roles/users given cluster admin through EKS access entries (beside the creator, whom EKS adds itself)
-    admin_principals: tuple[str, ...] = ()
-    image: str = ""  # a prebuilt image reference; empty: build app/Dockerfile and push it to a new ECR repository
-    certificate_arn: str = ""  # an ACM certificate: the ALB then listens on HTTPS too
-    hostname: str = ""  # the DNS name the certificate covers, pointed at the ALB by its owner: the url then
-    architecture: str = "x86_64"  # of the instance types (all alike): the image and the AMI follow it
-
-
-@dataclass(frozen=True)
 class AppSpec:
-    """What every backend deploys: one app, its settings, its scaling policy, its tags."""
+    """What every backend deploys: one app, its settings, the chosen backend's own settings, its tags.
+
+    ``max_avatar_bytes`` and ``log_level`` are None unless the user set them: the app then keeps its own default
+    (app/users_api/config.py), so a backend passes them on only when set (``app_environment``)."""
 
     name: str
     backend: str
+    settings: BackendSettings
     app_dir: Path = APP_DIR
-    environment: Mapping[str, str] = field(default_factory=dict)
-    scaling: ScalingPolicy = field(default_factory=ScalingPolicy)
-    max_avatar_bytes: int = 2 * 1024 * 1024
-    log_level: str = "INFO"
+    max_avatar_bytes: int | None = None
+    log_level: str | None = None
     log_retention_days: int = 14
     deletion_protection: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
-    lambda_: LambdaSettings = field(default_factory=LambdaSettings)
-    minikube: MinikubeSettings = field(default_factory=MinikubeSettings)
-    eks: EksSettings = field(default_factory=EksSettings)
+
+    def settings_as(self, kind: type[SettingsOf]) -> SettingsOf:
+        """The backend's settings as its own class (a backend reads only its own)."""
+        if not isinstance(self.settings, kind):
+            raise TypeError(f"the {self.backend} backend got {type(self.settings).__name__}, not {kind.__name__}")
+        return self.settings
+
+    def app_environment(self) -> dict[str, str]:
+        """The app's settings the user set, as the app's environment variables (the rest stay the app's defaults)."""
+        environment = {"LOG_LEVEL": self.log_level} if self.log_level else {}
+        if self.max_avatar_bytes is not None:
+            environment["MAX_AVATAR_BYTES"] = str(self.max_avatar_bytes)
+        return environment
 
 
 @dataclass
@@ -140,3 +99,18 @@ class BackendComponent(Protocol):
 
 class BackendFactory(Protocol):
     def __call__(self, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> BackendComponent: ...
+
+
+@dataclass(frozen=True)
+class BackendPlugin:
+    """A backend as the registry knows it: what a built-in's ``plugin`` attribute and a third party's entry point
+    (group ``flask_platform.backends``) name.
+
+    ``moved_keys`` maps config keys an older release read (flat, in the project's namespace) to the key in this
+    backend's config object, so an existing stack gets the new key's command instead of silence."""
+
+    name: str
+    settings: type[BackendSettings]
+    factory: BackendFactory
+    description: str
+    moved_keys: Mapping[str, str] = field(default_factory=dict)

@@ -2,8 +2,11 @@
 
 Starts moto server on 127.0.0.1:EMULATOR_PORT, creates the users table and the
 avatar bucket there, starts the app under gunicorn on 127.0.0.1:PORT, waits for
-/readyz, prints the export line and serves. Ctrl-C (or SIGTERM) stops every
-child it started.
+/readyz, prints the export line and serves. Beside it runs the reconciler
+(``users_api.reconcile``) every minute: moto does not run the bucket's lifecycle
+rule, so this resolves avatars left pending longer than PENDING_MAX_AGE seconds
+(finalised when their user exists, deleted otherwise). Ctrl-C (or SIGTERM)
+stops every child it started.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from users_api.config import LOG_LEVELS  # the app's own list: checked before anything starts
+from users_api.reconcile import DEFAULT_MIN_AGE_SECONDS
 
 from .make_args import MakeArgumentParser, one_of, port, whole_number
 from .processes import (
@@ -41,6 +45,7 @@ DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566}
 
 
 LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
+RECONCILE_EVERY_SECONDS = 60
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,20 +63,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "LOG_LEVEL", "--log-level", one_of(LOG_LEVELS, upper=True), default="INFO", help="the app's log level"
     )
     parser.add_variable(
-        "BACKEND",
-        "--backend",
+        "SERVER",
+        "--server",
         one_of(SERVERS),
         default="gunicorn",
         help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API)",
     )
+    # BACKEND= was this variable's name; it now means only the deployment's backend (`pulumi config set backend`).
+    parser.add_argument("--retired-backend", default="", help=argparse.SUPPRESS)
     parser.add_variable(
         "LAMBDA_TIMEOUT",
         "--lambda-timeout",
         whole_number(1, LAMBDA_MAX_TIMEOUT),
         default=15,
-        help="with --backend lambda: the function's timeout, seconds",
+        help="with --server lambda: the function's timeout, seconds",
+    )
+    parser.add_variable(
+        "PENDING_MAX_AGE",
+        "--pending-max-age",
+        whole_number(0, 7 * 24 * 3600),
+        default=DEFAULT_MIN_AGE_SECONDS,
+        help="seconds an avatar may stay pending before the reconciler resolves it",
     )
     args = parser.parse_args(argv)
+    if args.retired_backend:
+        parser.error(
+            f"BACKEND={args.retired_backend} is now SERVER (BACKEND names a deployment's backend): "
+            f"make local SERVER={args.retired_backend}"
+        )
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
     return args
@@ -94,14 +113,26 @@ def port_problem(variable: str, port: int) -> str | None:
     return None
 
 
-def server_label(backend: str) -> str:
-    return "gunicorn" if backend == "gunicorn" else "Lambda handler behind a local HTTP API"
+def server_label(server: str) -> str:
+    return "gunicorn" if server == "gunicorn" else "Lambda handler behind a local HTTP API"
 
 
 def server_command(args: argparse.Namespace) -> list[str]:
-    if args.backend == "lambda":
+    if args.server == "lambda":
         return lambda_front_command(args.port, args.lambda_timeout)
     return gunicorn_command(args.port, args.workers, args.threads)
+
+
+def reconciler_command(min_age_seconds: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "users_api.reconcile",
+        "--every",
+        str(RECONCILE_EVERY_SECONDS),
+        "--min-age",
+        str(min_age_seconds),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if stopping.is_set():
             raise StartupError("interrupted")
         print(
-            f"[3/3] starting the app ({server_label(args.backend)}) on 127.0.0.1:{args.port}"
+            f"[3/3] starting the app ({server_label(args.server)}) on 127.0.0.1:{args.port}"
             f" (logs: {_shown(app_log_path)}) ...",
             flush=True,
         )
@@ -141,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
             env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
             log=app_log_path.open("ab"),
         )
-        children[f"the app ({server_label(args.backend)})"] = app
+        children[f"the app ({server_label(args.server)})"] = app
+        children["the reconciler"] = spawn(
+            reconciler_command(args.pending_max_age),
+            env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
+            log=(LOG_DIR / "reconciler.log").open("ab"),
+        )
         wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60, interrupted=stopping.is_set)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)

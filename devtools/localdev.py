@@ -99,13 +99,17 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
     if call([pulumi, "stack", "select", stack], check=False).returncode != 0:
         call([pulumi, "stack", "init", stack])
     ip = call([minikube, "ip"]).stdout.strip()
+    call([pulumi, "config", "set", "backend", "minikube"])
+    # The minikube backend's settings are in its config object (backends/minikube/settings.py); a stack made before
+    # they moved holds the old flat keys, which the program now refuses: they go, with their values set anew.
+    for old in ("minikubeIp", "emulatorUrl", "emulatorUrlFromPods"):
+        call([pulumi, "config", "rm", old], check=False)
     for key, value in (
-        ("backend", "minikube"),
-        ("minikubeIp", ip),
-        ("emulatorUrl", f"http://localhost:{emulator_port}"),
-        ("emulatorUrlFromPods", f"http://host.minikube.internal:{emulator_port}"),
+        ("minikube.ip", ip),
+        ("minikube.emulatorUrl", f"http://localhost:{emulator_port}"),
+        ("minikube.emulatorUrlFromPods", f"http://host.minikube.internal:{emulator_port}"),
     ):
-        call([pulumi, "config", "set", key, value])
+        call([pulumi, "config", "set", "--path", key, value])
     run([pulumi, "up", "--yes"], cwd=REPO_ROOT, check=True)  # its own progress, straight to the terminal
     print("\nThe app is up: `make address` prints its address (the Minikube IP and the release's NodePort).")
 

@@ -1,4 +1,5 @@
-"""The selected Pulumi stack, as ``make address`` and ``make kubeconfig`` read it: its name and its outputs.
+"""The selected Pulumi stack, as ``make address``, ``make kubeconfig``, the load tests and ``make compare`` read it:
+its name and its outputs. The one reader of ``pulumi stack output`` in this repository.
 
 Standard library only: these commands work before the virtual environment exists.
 """
@@ -85,13 +86,22 @@ def selected_stack(command: str) -> tuple[str | None, str]:
     return stack.stdout.strip(), ""
 
 
-def stack_outputs(command: str, *, show_secrets: bool = False) -> dict[str, Any]:
-    """The selected stack's outputs (``--show-secrets`` only when the caller needs a secret, like the kubeconfig)."""
+def stack_outputs(command: str, *, show_secrets: bool = False, stack: str | None = None) -> dict[str, Any]:
+    """The outputs of ``stack``, else of the selected stack (``--show-secrets`` only when the caller needs a secret,
+    like the kubeconfig). A StackError says why they cannot be read."""
     pulumi = shutil.which("pulumi") or "pulumi"
-    arguments = [pulumi, "stack", "output", "--json", *(["--show-secrets"] if show_secrets else [])]
+    arguments = [
+        pulumi,
+        "stack",
+        "output",
+        "--json",
+        *(["--show-secrets"] if show_secrets else []),
+        *(["--stack", stack] if stack else []),
+    ]
     outputs = run_cli(command, arguments, "pulumi stack output", PULUMI_CHECK)
     if outputs.returncode != 0:
-        raise StackError(f"{command}: `pulumi stack output` failed: {outputs.stderr.strip()}")
+        which = f" of stack {stack!r}" if stack else ""
+        raise StackError(f"{command}: `pulumi stack output`{which} failed: {outputs.stderr.strip()}")
     try:
         values = json.loads(outputs.stdout or "{}")
     except json.JSONDecodeError as error:
@@ -99,6 +109,14 @@ def stack_outputs(command: str, *, show_secrets: bool = False) -> dict[str, Any]
     if not isinstance(values, dict):
         raise StackError(f"{command}: `pulumi stack output --json` printed {type(values).__name__}, not an object")
     return values
+
+
+def selected_stack_outputs(command: str, *, show_secrets: bool = False) -> dict[str, Any]:
+    """The selected stack's outputs, or {} when there is no Pulumi CLI or no stack selected (a local run)."""
+    if shutil.which("pulumi") is None:
+        return {}
+    stack, _ = selected_stack(command)
+    return stack_outputs(command, show_secrets=show_secrets) if stack else {}
 
 
 def kubeconfig_text(outputs: dict[str, Any]) -> str | None:

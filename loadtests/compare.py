@@ -19,7 +19,6 @@ import base64
 import io
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -29,11 +28,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from devtools.make_args import MakeArgumentParser, number, one_of
+from devtools.stack import stack_outputs as read_stack_outputs
 
-from .cost import PRICES_FILE, Workload, break_even_rps, cluster_monthly, lambda_monthly, load_prices
+from .cost import PRICES_FILE, load_prices
+from .cost_inputs import comparison_costs
+from .cost_report import break_even_text, cost_section
 from .measure import Bucket, combined
 from .report import STYLE, TEMPLATE, RunMeasurements, window_series
-from .run import RESULTS, ROOT, SCENARIOS, local_stack
+from .run import RESULTS, SCENARIOS, local_stack
 from .run import parse_args as run_args
 from .run import run as run_scenario
 from .thresholds import EXIT_THRESHOLD_FAILED, bucket_stats
@@ -96,23 +98,8 @@ def measured(target: str, results: Path) -> Measured | None:
 
 
 def costs(rows: list[Measured], prices: dict[str, Any], at_rps: float, lambda_memory_mb: int) -> dict[str, Any]:
-    """Monthly cost at the measured rate and at ``at_rps``; the Lambda duration is the slowest target's average."""
-    duration = max((row.average_ms for row in rows), default=50.0)
-    measured_rps = max((row.rps for row in rows), default=0.0)
-    template = Workload(1, duration, lambda_memory_mb, "arm64")
-
-    def at(rps: float) -> dict[str, Any]:
-        load = Workload(rps, duration, lambda_memory_mb, "arm64")
-        return {"rps": rps, "lambda": lambda_monthly(load, prices), "cluster": cluster_monthly(load, prices)}
-
-    return {
-        "prices": {"region": prices["region"], "as_of": prices["as_of"]},
-        "lambda_duration_ms": duration,
-        "lambda_memory_mb": lambda_memory_mb,
-        "measured": at(measured_rps),
-        "given": at(at_rps),
-        "break_even_rps": break_even_rps(template, prices),
-    }
+    """Monthly cost at the measured rate and at ``at_rps``, from inputs measured by the runs where they were."""
+    return comparison_costs([(row.target, Path(row.results)) for row in rows], prices, at_rps, lambda_memory_mb)
 
 
 def overlaid(rows: list[Measured]) -> str:
@@ -136,11 +123,14 @@ def overlaid(rows: list[Measured]) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def breakdown_rows(block: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(item, lambda, cluster) for every item either cost breakdown has, as it has it (``total`` last)."""
-    lam, cluster = block["lambda"], block["cluster"]
-    items = [key for key in dict.fromkeys([*lam, *cluster]) if key != "total"] + ["total"]
-    return [(item.replace("_", " "), _money(lam.get(item)), _money(cluster.get(item))) for item in items]
+def breakdown_rows(block: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(item, lambda, fargate, cluster) for every item any cost breakdown has, as it has it (``total`` last)."""
+    lam, fargate, cluster = block["lambda"], block.get("fargate", {}), block["cluster"]
+    items = [key for key in dict.fromkeys([*lam, *fargate, *cluster]) if key != "total"] + ["total"]
+    return [
+        (item.replace("_", " "), _money(lam.get(item)), _money(fargate.get(item)), _money(cluster.get(item)))
+        for item in items
+    ]
 
 
 def _money(value: Any) -> str:
@@ -165,23 +155,15 @@ def page(scenario: str, rate: float, rows: list[Measured], money: dict[str, Any]
         given_costs=breakdown_rows(money["given"]),
         curves=overlaid(rows) if rows else None,
         style=STYLE,
+        break_even=break_even_text(money["break_even_rps"]),
+        cost_html=cost_section(money),
     )
 
 
 def stack_outputs(stack: str) -> dict[str, Any]:
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
+    if shutil.which("pulumi") is None:
         raise SystemExit("make compare: needs the Pulumi CLI to read each stack's url (or use make compare-local)")
-    result = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"make compare: cannot read stack {stack!r}: {result.stderr.strip()}")
-    outputs: dict[str, Any] = json.loads(result.stdout)
+    outputs = read_stack_outputs("make compare", show_secrets=True, stack=stack)  # devtools/stack.py: the one reader
     if not outputs.get("url"):
         raise SystemExit(f"make compare: stack {stack!r} has no url output yet: run pulumi up there first")
     return outputs

@@ -29,7 +29,10 @@ from locust import HttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
 
-from loadtests import plugin  # registers the load model's and the thresholds' options and listeners
+from loadtests import (
+    plugin,
+    timing_listener,  # noqa: F401 - records the app's Server-Timing for the cost model
+)
 from loadtests.avatar_mix import DEFAULT_MIX, AvatarMixError, parse_mix
 from loadtests.cleanup import record_created
 from loadtests.measure import COLD_START_SUFFIX

@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 
 from .arrivals import Plan, Stage, due_between
 from .measure import Bucket, Recording, combined, is_cold_start
+from .scaling_report import TIMELINE_SERIES, scaling_details
 from .thresholds import PERCENTILES, bucket_stats
 
 PERCENTILE_COLUMNS = {"p50": "50%", "p95": "95%", "p99": "99%"}
@@ -79,7 +80,7 @@ def scaling_series(results: Path) -> dict[str, list[tuple[float, float]]]:
     with path.open() as handle:
         for row in csv.DictReader(handle):
             at = _number(row.get("at_s"))
-            for key in ("current_replicas", "desired_replicas", "concurrency"):
+            for key in TIMELINE_SERIES:
                 value = _number(row.get(key))
                 if at is not None and value is not None:
                     series.setdefault(key, []).append((at, value))
@@ -257,6 +258,7 @@ def write_report(results: Path, title: str) -> Path:
         over_time=plot_over_time(measured, target_curve(measured, arrivals), limits, scaling_series(results), title),
         cdf=plot_cdf(judged, limits) if judged.ok else None,
         style=STYLE,
+        scaling_details=scaling_details(verdict),
     )
     path = results / "report.html"
     path.write_text(page)

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import queue
-import re
 import shutil
 import signal
 import subprocess
@@ -42,12 +41,12 @@ from urllib.parse import urlsplit
 import requests
 
 from devtools.make_args import MakeArgumentParser, number, one_of, whole_number
-from devtools.stack import kubeconfig_text, write_private
+from devtools.stack import selected_stack_outputs
 
 from .avatar_mix import DEFAULT_MIX, parse_mix
 from .cleanup import CREATED, delete_recorded
 from .report import history, write_report
-from .scaling import NOT_APPLICABLE, HpaWatcher, LambdaWatcher, Watcher, latency_after_scale_out
+from .scaling import NOT_APPLICABLE, Watcher, latency_after_scale_out, watcher_for
 from .scenarios import SCENARIOS as SCENARIO_PLANS
 from .thresholds import EXIT_THRESHOLD_FAILED, Resolved, ThresholdError, parse_threshold, read_document, resolve
 
@@ -187,39 +186,16 @@ def stack_outputs(path: Path | None) -> dict[str, Any]:
     if path is not None:
         loaded: dict[str, Any] = json.loads(path.read_text())
         return loaded
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        return {}
-    result = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--show-secrets"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else {}
+    return selected_stack_outputs("make loadtest", show_secrets=True)  # devtools/stack.py: the one stack-outputs reader
 
 
 def make_watcher(outputs: dict[str, Any], args: argparse.Namespace, results: Path) -> Watcher:
-    backend, scaling = outputs.get("backend"), outputs.get("scaling") or {}
-    if backend in {"eks", "minikube"}:
-        kubeconfig = None
-        text = kubeconfig_text(outputs)
-        if text is not None:  # a secret output: mode 600 from its first byte
-            kubeconfig = str(results / "kubeconfig")
-            write_private(Path(kubeconfig), text)
-        return HpaWatcher(
-            scaling,
-            outputs.get("releaseName", "users-api"),
-            outputs.get("namespace", "default"),
-            kubeconfig,
-            args.scale_out_within,
-        )
-    if backend == "lambda" and outputs.get("functionName"):
-        import botocore.session  # only a Lambda run needs CloudWatch
-
-        region = re.search(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", str(outputs.get("url", "")))
-        cloudwatch = botocore.session.get_session().create_client(
-            "cloudwatch", region_name=region.group(1) if region else None
-        )
-        return LambdaWatcher(scaling, outputs["functionName"], cloudwatch, args.allow_throttles)
-    return Watcher()
+    return watcher_for(
+        outputs,
+        results,
+        scale_out_within_s=args.scale_out_within,
+        allow_throttles=getattr(args, "allow_throttles", False),
+    )
 
 
 @contextmanager
@@ -235,7 +211,7 @@ def local_stack(server: str) -> Iterator[str]:
         str(free_port()),
         "--emulator-port",
         str(free_port()),
-        "--backend",
+        "--server",  # devtools/local_stack.py's flag (make local SERVER=...)
         server,
         "--log-level",
         "WARNING",

@@ -20,16 +20,27 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from backends.base import AppSpec, Deployment
-from backends.config import ConfigError
-from backends.kubernetes_app import app_environment, hpa_values, release_app, scaling_output
-from backends.storage import Storage, app_policy_statements
+from backends.plugin import (
+    AppImage,
+    AppSpec,
+    BackendPlugin,
+    ConfigError,
+    Deployment,
+    Storage,
+    app_environment,
+    app_policy_statements,
+    build_and_push,
+    prebuilt,
+    release_app,
+    scaling_output,
+)
+from backends.plugin import chart_values as app_chart_values
 
 from . import addons
 from .cluster import control_plane_log_group, create_cluster, create_node_group, node_launch_template, node_role
-from .image import AppImage, build_and_push, prebuilt
 from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
+from .settings import MOVED_KEYS, EksSettings
 
 __all__ = [
     "Backend",
@@ -38,6 +49,7 @@ __all__ = [
     "aws_region",
     "chart_values",
     "ingress_status",
+    "plugin",
     "release_app",
 ]  # release_app: tests wrap it
 
@@ -56,37 +68,36 @@ def aws_region() -> str:
     """The stack's region (``aws:region``, else the AWS SDK's variables): VPC endpoint names need it as text."""
     region = pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        raise ConfigError("the eks backend needs a region: `pulumi config set aws:region us-east-1`")
+        raise ConfigError("the eks backend needs a region: `pulumi config set aws:region us-east-1`")  # AWS's key
     return region
 
 
-def chart_values(
-    spec: AppSpec, image: dict[str, str], region: str, table: str, bucket: str, role_arn: str
-) -> dict[str, Any]:
+def chart_values(spec: AppSpec, image: AppImage, region: str, table: str, bucket: str, role_arn: str) -> dict[str, Any]:
     """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials."""
-    settings = spec.eks
-    return {
-        "fullnameOverride": spec.name,  # the Ingress, the HPA and the service account are all named after the app
-        "image": {**image, "pullPolicy": "IfNotPresent"},
-        "env": {
+    settings = spec.settings_as(EksSettings)
+    return app_chart_values(
+        spec,
+        settings,
+        image=image,
+        environment={
             **app_environment(spec, region, table, bucket),
             "AWS_ENDPOINT_URL": "",  # real AWS
             "TRUSTED_PROXIES": "1",  # the ALB is the one proxy in front: its X-Forwarded-* are trusted
         },
-        "serviceAccount": {"enabled": True, "name": spec.name, "roleArn": role_arn},
-        "service": {"type": "ClusterIP", "port": 80},
-        "ingress": {
+        service={"type": "ClusterIP", "port": 80},
+        ingress={
             "enabled": True,
             "className": "alb",
             "scheme": "internet-facing",
             "certificateArn": settings.certificate_arn,
         },
-        "hpa": hpa_values(spec),
+        role_arn=role_arn,
+        service_account_name=spec.name,  # the Ingress, the HPA and the service account are all named after the app
         # The ALB's health check (/readyz) and the pod readiness gate decide traffic and rollouts; Kubernetes'
         # own readiness on /readyz would deregister every target during a short DynamoDB or S3 outage, leaving
         # the ALB nothing to fail open to (v3.5.0 pkg/backend/endpoint_resolver.go skips not-ready pods).
-        "readinessPath": "/livez",
-    }
+        readinessPath="/livez",
+    )
 
 
 def _field(value: Any, name: str) -> Any:
@@ -190,7 +201,7 @@ class Backend(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: AppSpec, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("flask-platform:backends:Eks", name, None, opts)
-        settings = spec.eks
+        settings = spec.settings_as(EksSettings)
         region = aws_region()
         tags = dict(spec.tags)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -303,7 +314,7 @@ class Backend(pulumi.ComponentResource):
         ).apply(
             lambda found: chart_values(
                 spec,
-                {"repository": found[0], "tag": found[1], "digest": found[2]},
+                AppImage(repository=found[0], tag=found[1], digest=found[2]),
                 region,
                 found[3],
                 found[4],
@@ -327,7 +338,7 @@ class Backend(pulumi.ComponentResource):
         )
         https = bool(settings.certificate_arn)
         hostname = status.apply(alb_hostname)
-        # eksHostname (its owner points it at the ALB; a certificate must cover it), else the ALB's own name.
+        # eks.hostname (its owner points it at the ALB; a certificate must cover it), else the ALB's own name.
         scheme = "https" if https else "http"
         url = f"{scheme}://{settings.hostname}" if settings.hostname else status.apply(lambda s: alb_url(s, https))
         self.deployment = Deployment(
@@ -335,7 +346,7 @@ class Backend(pulumi.ComponentResource):
             backend="eks",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,
-            scaling=scaling_output(spec, metrics_resolution_seconds=HPA_SYNC_SECONDS),
+            scaling=scaling_output(settings, metrics_resolution_seconds=HPA_SYNC_SECONDS),
             extras={
                 "kubeconfig": pulumi.Output.secret(cluster.kubeconfig_json),
                 "clusterName": settings.cluster_name,
@@ -343,7 +354,16 @@ class Backend(pulumi.ComponentResource):
                 "releaseName": app.name,
                 "region": region,
                 "https": https,  # make address builds the URL from the Ingress when `url` was not known yet
-                "albHostname": hostname,  # where eksHostname's DNS record must point
+                "albHostname": hostname,  # where eks.hostname's DNS record must point
             },
         )
         self.register_outputs(self.deployment.outputs())
+
+
+plugin = BackendPlugin(
+    name="eks",
+    settings=EksSettings,
+    factory=Backend,
+    description="EKS with an ALB, a HorizontalPodAutoscaler and cluster-autoscaler, in a new VPC.",
+    moved_keys=MOVED_KEYS,
+)

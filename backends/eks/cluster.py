@@ -20,7 +20,7 @@ import pulumi_aws as aws
 import pulumi_awsx as awsx
 import pulumi_eks as eks
 
-from backends.base import EksSettings
+from .settings import EksSettings
 
 # What a node needs to join the cluster, run the VPC CNI and pull images; nothing the app needs (that is IRSA).
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -222,7 +222,7 @@ def live_node_scaling(
         owner = (cluster.tags or {}).get("stack", "no stack's tags")
         raise pulumi.RunError(
             f"an EKS cluster named {settings.cluster_name!r} already exists in this account and region and is not"
-            f" this stack's ({owner}): choose another name with `pulumi config set eksClusterName <name>`"
+            f" this stack's ({owner}): choose another name with `pulumi config set --path eks.clusterName <name>`"
         )
     named = re.compile(rf"{re.escape(name)}-nodes-[0-9a-f]+")
     groups = aws.eks.get_node_groups(cluster_name=settings.cluster_name, opts=invoke).names or []
@@ -247,7 +247,7 @@ def node_scaling(settings: EksSettings, live: NodeScaling | None) -> tuple[NodeS
     the autoscaler's. Sent with a new minimum above it EKS refuses the update ("Minimum capacity N can't be greater
     than desired size M"); sent with any min/max change it resets the group to its creation size. So:
 
-    - no node group yet: eksNodeMin/Desired/Max, as created (then cluster-autoscaler owns the desired size);
+    - no node group yet: eks.nodeMin/nodeDesired/nodeMax, as created (then cluster-autoscaler owns the desired size);
     - min and max unchanged: the desired size is ignored, so nothing is sent and no update happens;
     - min or max changed: the live desired size (the autoscaler's), moved into the new [min, max], is sent with
       them, so EKS accepts the update and the autoscaler's choice survives unless the new bounds exclude it.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_awsx as awsx
 
-from backends.base import EksSettings
+from .settings import EksSettings
 
 NAT_STRATEGIES = {"single": awsx.ec2.NatGatewayStrategy.SINGLE, "onePerAz": awsx.ec2.NatGatewayStrategy.ONE_PER_AZ}
 # The AWS Load Balancer Controller finds subnets by these tags: internet-facing ALBs in public ones.

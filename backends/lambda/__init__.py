@@ -13,11 +13,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from backends.base import AppSpec, Deployment
-from backends.config import reserved_concurrency_note
-from backends.storage import Storage, app_policy_statements
+from backends.plugin import AppSpec, BackendPlugin, Deployment, Storage, app_policy_statements
 
 from .package import Package, build
+from .settings import MOVED_KEYS, LambdaSettings, reserved_concurrency_note
 
 HANDLER = "users_api.lambda_handler.handler"
 # API Gateway gives up on an integration after 30 s: stop waiting just after the function's own timeout.
@@ -42,7 +41,8 @@ Packager = Callable[[AppSpec], Package]
 
 def build_package(spec: AppSpec) -> Package:
     """The deployment package for the spec's runtime and architecture (see package.py)."""
-    return build(spec.lambda_.runtime, spec.lambda_.architecture, app_dir=spec.app_dir)
+    settings = spec.settings_as(LambdaSettings)
+    return build(settings.runtime, settings.architecture, app_dir=spec.app_dir)
 
 
 def assume_role_policy() -> str:
@@ -88,7 +88,7 @@ class Backend(pulumi.ComponentResource):
         super().__init__("flask-platform:backends:Lambda", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(spec.tags)
-        settings = spec.lambda_
+        settings = spec.settings_as(LambdaSettings)
 
         storage = Storage(name, tags=tags, deletion_protection=spec.deletion_protection, opts=child)
         function_logs = aws.cloudwatch.LogGroup(
@@ -111,8 +111,7 @@ class Backend(pulumi.ComponentResource):
         environment: dict[str, pulumi.Input[str]] = {
             "DYNAMODB_TABLE": storage.table.name,
             "S3_BUCKET": storage.bucket.bucket,
-            "MAX_AVATAR_BYTES": str(spec.max_avatar_bytes),
-            "LOG_LEVEL": spec.log_level,
+            **spec.app_environment(),  # the app's settings the user set; the app keeps its defaults for the rest
             "TRUSTED_PROXIES": "1",
         }  # never AWS_REGION or AWS_* credentials: Lambda reserves and sets them
         self.function = aws.lambda_.Function(
@@ -125,15 +124,13 @@ class Backend(pulumi.ComponentResource):
             timeout=settings.timeout_seconds,
             code=pulumi.FileArchive(str(built.path)),
             source_code_hash=built.sha256_base64,
-            reserved_concurrent_executions=(
-                spec.scaling.reserved_concurrency if spec.scaling.reserved_concurrency is not None else -1
-            ),
+            reserved_concurrent_executions=settings.reserved_concurrency,  # -1: the shared pool, as in Lambda's API
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=function_logs.name),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, function_logs]),
         )
-        if note := reserved_concurrency_note(spec.scaling.reserved_concurrency):
+        if note := reserved_concurrency_note(settings.reserved):
             pulumi.log.warn(note, resource=self.function)
 
         api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", tags=tags, opts=child)
@@ -168,7 +165,7 @@ class Backend(pulumi.ComponentResource):
             name="$default",  # a named stage would land in rawPath and Flask would answer 404
             auto_deploy=True,
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_rate_limit=float(settings.throttle_rate_limit),
                 throttling_burst_limit=settings.throttle_burst_limit,
             ),
             access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
@@ -188,10 +185,11 @@ class Backend(pulumi.ComponentResource):
 
         scaling: dict[str, Any] = {
             "kind": "lambda",
-            "reservedConcurrency": spec.scaling.reserved_concurrency,
+            "reservedConcurrency": settings.reserved,
+            "architecture": settings.architecture,
             "memoryMb": settings.memory_mb,
             "timeoutSeconds": settings.timeout_seconds,
-            "throttleRateLimit": settings.throttle_rate_limit,
+            "throttleRateLimit": float(settings.throttle_rate_limit),
             "throttleBurstLimit": settings.throttle_burst_limit,
         }
         self.deployment = Deployment(
@@ -208,3 +206,12 @@ class Backend(pulumi.ComponentResource):
             },
         )
         self.register_outputs(self.deployment.outputs())
+
+
+plugin = BackendPlugin(
+    name="lambda",
+    settings=LambdaSettings,
+    factory=Backend,
+    description="AWS Lambda behind an API Gateway HTTP API.",
+    moved_keys=MOVED_KEYS,
+)

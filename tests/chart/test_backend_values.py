@@ -9,13 +9,14 @@ import helm_python as helm
 import kubernetes_validate
 
 from backends.config import parse
+from backends.plugin import AppImage
 from tests.chart.support import ROLE_ARN, render
 
 minikube = importlib.import_module("backends.minikube")
 
 
 def backend_values(**config: str) -> dict[str, Any]:
-    spec = parse({"backend": "minikube", **config})
+    spec = parse({"backend": "minikube", "minikube": config})
     values: dict[str, Any] = minikube.chart_values(spec, "users-api-users-1a2b", "users-api-avatars-3c4d")
     return values
 
@@ -36,11 +37,13 @@ def test_the_minikube_backends_values_render_valid_objects_named_after_the_relea
 
 def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: helm.Chart) -> None:
     eks = importlib.import_module("backends.eks")
-    spec = parse({"backend": "eks", "maxReplicas": "12"})
-    image = {"repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api-app", "tag": "02d1b967959830fe"}
-    values = eks.chart_values(
-        spec, {**image, "digest": "sha256:" + "ab" * 32}, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN
+    spec = parse({"backend": "eks", "eks": {"maxReplicas": "12"}})
+    image = AppImage(
+        repository="123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api-app",
+        tag="02d1b967959830fe",
+        digest="sha256:" + "ab" * 32,
     )
+    values = eks.chart_values(spec, image, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN)
     release = render(chart, values, "users-api")
 
     for manifest in release.manifests:
@@ -52,7 +55,7 @@ def test_the_eks_backends_values_render_an_alb_ingress_irsa_and_the_hpa(chart: h
     assert release.one("Service")["spec"]["type"] == "ClusterIP"
     assert release.one("ServiceAccount")["metadata"]["name"] == "users-api", "the IRSA role trusts this exact name"
     assert release.one("ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
-    assert container["image"] == f"{image['repository']}@sha256:{'ab' * 32}"
+    assert container["image"] == f"{image.repository}@sha256:{'ab' * 32}"
     assert release.one("HorizontalPodAutoscaler")["spec"]["maxReplicas"] == 12
     assert release.of_kind("Secret") == [], "IRSA: no static credentials anywhere"
 
@@ -64,7 +67,7 @@ def test_on_eks_a_dependency_outage_leaves_the_targets_registered_for_the_alb_to
     eks = importlib.import_module("backends.eks")
     values = eks.chart_values(
         parse({"backend": "eks"}),
-        {"repository": "r", "tag": "t", "digest": "sha256:" + "ab" * 32},
+        AppImage(repository="r", tag="t", digest="sha256:" + "ab" * 32),
         "eu-west-1",
         "users",
         "avatars",

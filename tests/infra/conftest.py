@@ -20,6 +20,7 @@ REGION = "us-east-1"
 OIDC_ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 ALB_HOSTNAME = f"k8s-usersapi-usersapi-0123456789-1234567890.{REGION}.elb.amazonaws.com"
 IMAGE_DIGEST = "sha256:" + "ab" * 32
+FARGATE_ALB_HOSTNAME = f"users-api-alb-1234567890.{REGION}.elb.amazonaws.com"
 # What AWS gives the awsx and eks components (one resource each under mocks), as their real outputs are named.
 MULTI_LANGUAGE_COMPONENTS: dict[str, dict[str, Any]] = {
     "awsx:ec2:Vpc": {
@@ -36,6 +37,9 @@ MULTI_LANGUAGE_COMPONENTS: dict[str, dict[str, Any]] = {
         "nodeSecurityGroupId": "sg-0nodes",
     },
     "eks:index:ManagedNodeGroup": {},
+    # awsx's FargateService: its service and task definition are resource outputs (awsx/ecs/fargateService.ts),
+    # which this mock monitor (no resource references) cannot send; the backend reads neither.
+    "awsx:ecs:FargateService": {},
 }
 # Outputs AWS or Kubernetes compute for ordinary resources.
 COMPUTED: dict[str, dict[str, Any]] = {
@@ -45,6 +49,7 @@ COMPUTED: dict[str, dict[str, Any]] = {
     },
     "aws:ec2/launchTemplate:LaunchTemplate": {"latestVersion": 1},
     "docker-build:index:Image": {"digest": IMAGE_DIGEST},
+    "aws:lb/loadBalancer:LoadBalancer": {"dnsName": FARGATE_ALB_HOSTNAME},
     "kubernetes:networking.k8s.io/v1:Ingress": {"status": {"loadBalancer": {"ingress": [{"hostname": ALB_HOSTNAME}]}}},
 }
 CALLS: dict[str, dict[str, Any]] = {
@@ -91,7 +96,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             state.setdefault("bucket", physical)
             state["arn"] = f"arn:aws:s3:::{physical}"
-        if args.typ in {"aws:dynamodb/table:Table", "aws:lambda/function:Function"}:
+        if args.typ in {"aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:ecs/cluster:Cluster"}:
             state.setdefault("name", physical)
         if args.typ == "aws:cloudwatch/logGroup:LogGroup":
             state.setdefault("name", f"{args.inputs.get('namePrefix', '/aws/')}{physical}")
@@ -151,3 +156,13 @@ def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="flask-platform", stack="test", preview=False)
     return recording
+
+
+def stack_config(config: dict[str, Any]) -> None:
+    """Set the stack's config as `pulumi config set` stores it: strings, and a backend's object as JSON."""
+    pulumi.runtime.set_all_config(
+        {
+            f"flask-platform:{key}": json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in config.items()
+        }
+    )

@@ -13,18 +13,10 @@ import pytest
 import yaml
 
 import backends
-from backends.component import (
-    TYPE_TOKEN,
-    BackendName,
-    EksArgs,
-    FlaskPlatform,
-    FlaskPlatformArgs,
-    LambdaArgs,
-    MinikubeArgs,
-)
+from backends.component import TYPE_TOKEN, FlaskPlatform, FlaskPlatformArgs
 from backends.config import ConfigError
-from backends.package_schema import SCHEMA_FILE, package_schema, rendered
-from tests.infra.conftest import RecordingMocks
+from backends.package_schema import SCHEMA_FILE, package_schema, rendered, type_token
+from tests.infra.conftest import RecordingMocks, stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "yaml" / "Pulumi.yaml"
@@ -60,13 +52,25 @@ def test_every_input_output_and_type_property_is_described() -> None:
         assert described(typ.get("properties", {})) == [], name
 
 
-def test_the_backend_input_is_constrained_to_the_registrys_names() -> None:
+def test_each_built_in_backends_settings_are_a_documented_type_of_backend_config() -> None:
     schema = package_schema()
     component = schema["resources"][TYPE_TOKEN]
-    backend_type = schema["types"][component["inputProperties"]["backend"]["$ref"].removeprefix("#/types/")]
 
     assert "backend" in component["requiredInputs"]
-    assert {member["value"] for member in backend_type["enum"]} == set(backends.BUILTIN)
+    assert component["inputProperties"]["backendConfig"]["type"] == "object"
+    for name in backends.builtin_backends():
+        documented = schema["types"][type_token(name)]
+        settings = backends.load_plugin(name).settings
+        shown = {field.alias for field in settings.model_fields.values() if not field.exclude}
+        assert set(documented["properties"]) == shown, name
+        assert type_token(name) in component["inputProperties"]["backendConfig"]["description"]
+
+
+def test_a_documented_default_is_the_settings_class_own() -> None:
+    documented = package_schema()["types"][type_token("lambda")]["properties"]["memoryMb"]["description"]
+    default = backends.load_plugin("lambda").settings.model_fields["memory_mb"].default
+
+    assert f"default {default}" in documented
 
 
 def test_the_outputs_are_the_contracts() -> None:
@@ -90,21 +94,20 @@ def graph(mocks: RecordingMocks) -> list[tuple[str, str, str]]:
     ("config", "args"),
     [
         pytest.param(
-            {"backend": "lambda", "lambdaMemoryMb": "1024"},
-            FlaskPlatformArgs(backend=BackendName.LAMBDA, lambda_function=LambdaArgs(memory_mb=1024)),
+            {"backend": "lambda", "lambda": {"memoryMb": 1024}},
+            FlaskPlatformArgs(backend="lambda", backend_config={"memoryMb": 1024}),
             id="lambda",
         ),
         pytest.param(
-            {"backend": "minikube", "nodePort": "30111", "namespace": "api"},
-            FlaskPlatformArgs(backend=BackendName.MINIKUBE, minikube=MinikubeArgs(node_port=30111, namespace="api")),
-            id="minikube",
+            {"backend": "minikube", "minikube": {"nodePort": 30111, "namespace": "api"}, "eks": {"nodeMax": "x"}},
+            FlaskPlatformArgs(backend="minikube", backend_config={"nodePort": 30111, "namespace": "api"}),
+            id="minikube",  # another backend's (even wrong) settings are not read
         ),
         pytest.param(
-            {"backend": "eks", "eksNodeMax": "9", "eksPublicAccessCidrs": "203.0.113.0/24", "namespace": "api"},
+            {"backend": "eks", "eks": {"nodeMax": 9, "publicAccessCidrs": ["203.0.113.0/24"], "namespace": "api"}},
             FlaskPlatformArgs(
-                backend=BackendName.EKS,
-                eks=EksArgs(node_max=9, public_access_cidrs=["203.0.113.0/24"], namespace="api"),
-                minikube=MinikubeArgs(namespace="ignored-on-eks"),  # the chosen backend's own namespace wins
+                backend="eks",
+                backend_config={"nodeMax": 9, "publicAccessCidrs": ["203.0.113.0/24"], "namespace": "api"},
             ),
             id="eks",
         ),
@@ -114,7 +117,7 @@ def test_the_component_builds_the_same_graph_as_the_root_program(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], args: FlaskPlatformArgs
 ) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    pulumi.runtime.set_all_config({f"flask-platform:{key}": value for key, value in config.items()})
+    stack_config(config)
 
     @pulumi.runtime.test
     def root_program() -> None:
@@ -136,29 +139,47 @@ def test_the_component_builds_the_same_graph_as_the_root_program(
 
 
 @pytest.mark.parametrize(
-    ("args", "config", "message"),
+    ("args", "config", "args_message", "config_message"),
     [
-        pytest.param({"backend": "nomad"}, {"backend": "nomad"}, "unknown backend 'nomad'", id="unknown-backend"),
+        pytest.param(
+            {"backend": "nomad"},
+            {"backend": "nomad"},
+            "unknown backend 'nomad'",
+            "unknown backend 'nomad'",
+            id="unknown-backend",
+        ),
         pytest.param(
             {"backend": "lambda", "max_avatar_bytes": 5_000_000},
             {"backend": "lambda", "maxAvatarBytes": "5000000"},
-            "above what the lambda backend can receive",
+            "max_avatar_bytes: 5000000 is above what the lambda backend can receive",
+            "`pulumi config set maxAvatarBytes 4400000`",
             id="lambda-avatar-ceiling",
         ),
         pytest.param(
-            {"backend": "eks", "scaling": {"min_replicas": 5, "max_replicas": 2}},
-            {"backend": "eks", "minReplicas": "5", "maxReplicas": "2"},
+            {"backend": "eks", "backend_config": {"minReplicas": 5, "maxReplicas": 2}},
+            {"backend": "eks", "eks": {"minReplicas": 5, "maxReplicas": 2}},
+            "minReplicas=5 is above maxReplicas=2",
             "minReplicas=5 is above maxReplicas=2",
             id="min-above-max",
         ),
+        pytest.param(
+            {"backend": "lambda", "backend_config": {"memoryMb": 64}},
+            {"backend": "lambda", "lambda": {"memoryMb": "64"}},
+            'backend_config["memoryMb"]=64: Input should be greater than or equal to 128: '
+            'pass backend_config["memoryMb"]=512',
+            "lambda.memoryMb='64': Input should be greater than or equal to 128: "
+            "`pulumi config set --path lambda.memoryMb 512`",
+            id="backend-setting",
+        ),
     ],
 )
-def test_invalid_args_fail_with_the_config_paths_message(
-    mocks: RecordingMocks, args: dict[str, Any], config: dict[str, str], message: str
+def test_invalid_args_fail_with_a_fix_phrased_for_where_the_value_came_from(
+    mocks: RecordingMocks, args: dict[str, Any], config: dict[str, Any], args_message: str, config_message: str
 ) -> None:
+    """The same check for both paths; the component's user is never told to run `pulumi config set`."""
     with pytest.raises((ConfigError, backends.UnknownBackend)) as from_args:
         FlaskPlatform("users-api", args)  # type: ignore[arg-type]
-    pulumi.runtime.set_all_config({f"flask-platform:{key}": value for key, value in config.items()})
+    stack_config(config)
 
     @pulumi.runtime.test
     def root_program() -> None:
@@ -167,8 +188,9 @@ def test_invalid_args_fail_with_the_config_paths_message(
     with pytest.raises((ConfigError, backends.UnknownBackend)) as from_config:
         root_program()
 
-    assert message in str(from_args.value)
-    assert str(from_args.value) == str(from_config.value)
+    assert args_message in str(from_args.value)
+    assert config_message in str(from_config.value)
+    assert "pulumi config" not in str(from_args.value)
     assert mocks.resources == []
 
 
@@ -182,20 +204,19 @@ def test_the_yaml_example_names_only_inputs_the_schema_has() -> None:
     assert set(resource["properties"]) <= set(component["inputProperties"])
     for name, value in resource["properties"].items():
         reference = component["inputProperties"][name].get("$ref", "").removeprefix("#/types/")
-        if isinstance(value, dict):
+        if name == "backendConfig":
+            backend_type = schema["types"][type_token(resource["properties"]["backend"])]
+            assert set(value) <= set(backend_type["properties"]), name
+        elif isinstance(value, dict):
             assert set(value) <= set(schema["types"][reference]["properties"]), name
-        elif reference:
-            assert value in {member["value"] for member in schema["types"][reference]["enum"]}
     for expression in program["outputs"].values():
         assert expression.removeprefix("${platform.").removesuffix("}") in component["properties"]
 
 
 def test_the_hosted_provider_serves_the_committed_schema() -> None:
-    from pulumi.provider.experimental.component import ComponentProvider
+    from backends.package_schema import hosted_provider
 
-    from backends.package_schema import PACKAGE, VERSION
-
-    hosted = ComponentProvider([FlaskPlatform], PACKAGE, None, VERSION)
+    hosted = hosted_provider()
 
     assert json.loads(hosted.schema or "{}") == json.loads(SCHEMA_FILE.read_text())
 
@@ -205,4 +226,4 @@ def test_the_plugin_folder_hosts_the_component_with_the_python_runtime() -> None
     entry = (ROOT / "provider" / "__main__.py").read_text()
 
     assert plugin == {"runtime": "python"}
-    assert "component_provider_host([FlaskPlatform]" in entry
+    assert "main(hosted_provider(), sys.argv[1:])" in entry

@@ -1,137 +1,165 @@
-"""Stack config: defaults in code, every bad value named with the command that fixes it."""
+"""Settings: each declared once (its class's field), validated once, only the chosen backend's, every bad value named
+with the command that fixes it."""
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 import pytest
 import yaml
 
-from backends.base import REPO_ROOT, AppSpec, EksSettings
-from backends.config import KEYS, LAMBDA_MAX_AVATAR_BYTES, ConfigError, parse, reserved_concurrency_note
+from backends.base import REPO_ROOT
+from backends.config import ConfigError, parse
+from backends.eks.settings import EksSettings
+from backends.settings import AppSettings, app_setting_keys
+
+lambda_settings = importlib.import_module("backends.lambda.settings")
 
 
 def test_defaults_need_only_the_backend() -> None:
     spec = parse({"backend": "lambda"}, stack="dev")
 
-    assert spec == AppSpec(
-        name="users-api",
-        backend="lambda",
-        tags={
-            "project": "flask-platform",
-            "app": "users-api",
-            "stack": "dev",
-            "backend": "lambda",
-            "managed-by": "pulumi",
-        },
-        eks=EksSettings(cluster_name="users-api-dev"),  # the cluster is named after the app and the stack
-    )
-    assert spec.lambda_.runtime == "python3.12"
-    assert spec.lambda_.architecture == "arm64"
-    assert spec.scaling.reserved_concurrency is None
+    assert spec.name == "users-api"
+    assert spec.tags == {
+        "project": "flask-platform",
+        "app": "users-api",
+        "stack": "dev",
+        "backend": "lambda",
+        "managed-by": "pulumi",
+    }
+    assert spec.settings == lambda_settings.LambdaSettings()
+    assert spec.settings_as(lambda_settings.LambdaSettings).reserved is None
     assert spec.deletion_protection is True
+
+
+def test_the_app_settings_the_user_did_not_set_stay_the_apps_own() -> None:
+    """Defaults have one owner: the platform passes MAX_AVATAR_BYTES and LOG_LEVEL only when they are set."""
+    unset = parse({"backend": "lambda"})
+    given = parse({"backend": "lambda", "maxAvatarBytes": "1048576", "logLevel": "debug"})
+
+    assert (unset.max_avatar_bytes, unset.log_level, unset.app_environment()) == (None, None, {})
+    assert given.app_environment() == {"LOG_LEVEL": "DEBUG", "MAX_AVATAR_BYTES": "1048576"}
 
 
 def test_values_are_read_and_converted() -> None:
     spec = parse(
         {
             "backend": "lambda",
-            "lambdaMemoryMb": "1024",
-            "lambdaReservedConcurrency": "50",
-            "lambdaArchitecture": "x86_64",
+            "lambda": {"memoryMb": "1024", "reservedConcurrency": "50", "architecture": "x86_64"},
             "logLevel": "debug",
             "logRetentionDays": "30",
             "deletionProtection": "false",
-            "minReplicas": "3",
-            "maxReplicas": "3",
         }
     )
+    settings = spec.settings_as(lambda_settings.LambdaSettings)
 
-    assert (spec.lambda_.memory_mb, spec.scaling.reserved_concurrency) == (1024, 50)
-    assert (spec.lambda_.architecture, spec.log_level, spec.log_retention_days) == ("x86_64", "DEBUG", 30)
+    assert (settings.memory_mb, settings.reserved) == (1024, 50)
+    assert (settings.architecture, spec.log_level, spec.log_retention_days) == ("x86_64", "DEBUG", 30)
     assert spec.deletion_protection is False
-    assert (spec.scaling.min_replicas, spec.scaling.max_replicas) == (3, 3)
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "says"),
+    ("config", "key", "says", "fix"),
     [
-        ("lambdaMemoryMb", "lots", "is not a whole number"),
-        ("lambdaMemoryMb", "64", "is out of range 128..10240"),
-        ("lambdaTimeoutSeconds", "30", "is out of range 1..29"),
-        ("lambdaRuntime", "python2.7", "is not allowed"),
-        ("lambdaArchitecture", "arm", "is not allowed"),
-        ("logRetentionDays", "10", "is not allowed"),
-        ("logLevel", "LOUD", "is not allowed"),
-        ("deletionProtection", "maybe", "is not true or false"),
-        ("appName", "Users_API", "must be 2-32 lower-case"),
-        ("lambdaReservedConcurrency", "-5", "is out of range -1..1000000"),
-        ("lambdaReservedConcurrency", "0", "every request is throttled"),
-        ("lambdaRuntime", "python3.11", "is not allowed"),
+        ({"lambda": {"memoryMb": "lots"}}, "lambda.memoryMb", "valid integer", "--path lambda.memoryMb 512"),
+        ({"lambda": {"memoryMb": "64"}}, "lambda.memoryMb", "greater than or equal to 128", "lambda.memoryMb 512"),
+        ({"lambda": {"timeoutSeconds": "30"}}, "lambda.timeoutSeconds", "less than or equal to 29", "Seconds 15"),
+        ({"lambda": {"runtime": "python3.11"}}, "lambda.runtime", "'python3.12' or 'python3.13'", "python3.12"),
+        ({"lambda": {"architecture": "arm"}}, "lambda.architecture", "'arm64' or 'x86_64'", "architecture arm64"),
+        ({"lambda": {"reservedConcurrency": "-5"}}, "lambda.reservedConcurrency", "greater than or equal to -1", "-1"),
+        ({"lambda": {"reservedConcurrency": "0"}}, "lambda.reservedConcurrency", "every request is throttled", "-1"),
+        ({"logRetentionDays": "10"}, "logRetentionDays", "not a CloudWatch retention period", "logRetentionDays 14"),
+        ({"logLevel": "LOUD"}, "logLevel", "not a log level", "logLevel INFO"),
+        ({"deletionProtection": "maybe"}, "deletionProtection", "valid boolean", "deletionProtection true"),
+        ({"appName": "Users_API"}, "appName", "must be 2-32 lower-case", "appName users-api"),
+        ({"maxAvatarBytes": "100"}, "maxAvatarBytes", "greater than or equal to 1024", "maxAvatarBytes 2097152"),
     ],
 )
-def test_a_bad_value_names_its_key_and_the_fix(key: str, value: str, says: str) -> None:
+def test_a_bad_value_names_its_key_and_the_fix(config: dict[str, Any], key: str, says: str, fix: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "lambda", key: value})
+        parse({"backend": "lambda", **config})
 
     message = str(failure.value)
     assert message.startswith(f"{key}=")
     assert says in message
-    assert f"pulumi config set {key}" in message
+    assert "pulumi config set" in message
+    assert fix in message
+
+
+def test_an_unknown_key_of_the_backends_object_lists_its_settings() -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse({"backend": "lambda", "lambda": {"memoryMB": 1024}})
+
+    assert str(failure.value).startswith("lambda.memoryMB is not a setting of the lambda backend")
+    assert "memoryMb" in str(failure.value)
+
+
+def test_a_bad_setting_of_another_backend_does_not_break_this_one() -> None:
+    """Only the chosen backend's settings are read: a wrong eks value cannot stop a lambda stack."""
+    spec = parse({"backend": "lambda", "eks": {"nodeMin": "lots", "vpcCidr": "nonsense"}})
+
+    assert spec.backend == "lambda"
+    with pytest.raises(ConfigError, match=r"^eks.nodeMin='lots'"):
+        parse({"backend": "eks", "eks": {"nodeMin": "lots"}})
 
 
 def test_min_replicas_above_max_is_refused() -> None:
     with pytest.raises(ConfigError, match="minReplicas=5 is above maxReplicas=3"):
-        parse({"backend": "eks", "minReplicas": "5", "maxReplicas": "3"})
+        parse({"backend": "eks", "eks": {"minReplicas": "5", "maxReplicas": "3"}})
 
 
 def test_the_lambda_backend_refuses_an_avatar_limit_past_the_payload_ceiling() -> None:
+    ceiling = lambda_settings.MAX_AVATAR_BYTES
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "lambda", "maxAvatarBytes": str(LAMBDA_MAX_AVATAR_BYTES + 1)})
+        parse({"backend": "lambda", "maxAvatarBytes": str(ceiling + 1)})
 
     assert "6 MB" in str(failure.value)
     assert "base64" in str(failure.value)
-    assert parse({"backend": "eks", "maxAvatarBytes": str(LAMBDA_MAX_AVATAR_BYTES + 1)}).max_avatar_bytes > (
-        LAMBDA_MAX_AVATAR_BYTES
-    )
+    assert f"`pulumi config set maxAvatarBytes {ceiling}`" in str(failure.value)
+    assert parse({"backend": "lambda", "maxAvatarBytes": str(ceiling)}).max_avatar_bytes == ceiling
+    assert parse({"backend": "eks", "maxAvatarBytes": str(ceiling + 1)}).max_avatar_bytes == ceiling + 1
 
 
-@pytest.mark.parametrize("backend", ["eks", "lambda", "minikube"])
-def test_the_defaults_pulumi_yaml_applies_are_the_codes_own(backend: str) -> None:
-    """`pulumi up` applies Pulumi.yaml's defaults; mocks do not: both must give the same settings."""
+def test_pulumi_yaml_declares_the_app_settings_with_the_codes_defaults() -> None:
+    """`pulumi up` applies Pulumi.yaml's defaults; mocks do not: they must be the settings class's own, and the keys
+    whose default is the app's (maxAvatarBytes, logLevel) declare none, so the platform passes nothing."""
     declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
-    defaults = {
-        key: str(entry["default"]).lower() if isinstance(entry["default"], bool) else str(entry["default"])
-        for key, entry in declared.items()
-        if "default" in entry
-    }
 
-    assert parse({**defaults, "backend": backend}, stack="dev") == parse({"backend": backend}, stack="dev")
-    assert set(declared) == set(KEYS), "every config key the code reads is declared, and no other"
+    assert set(declared) == {"backend", *app_setting_keys()}
     assert all(entry.get("description") for entry in declared.values())
+    for key, name in zip(app_setting_keys(), AppSettings.model_fields, strict=True):
+        default = AppSettings.model_fields[name].default
+        if default is None:
+            assert "default" not in declared[key], key
+        else:
+            assert declared[key]["default"] == default, key
 
 
 def test_zero_reserved_concurrency_is_refused_with_the_shared_pool_as_the_fix() -> None:
     """0 is a valid Lambda setting that throttles every invocation: no stack wants it by accident."""
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "lambda", "lambdaReservedConcurrency": "0"})
+        parse({"backend": "lambda", "lambda": {"reservedConcurrency": "0"}})
 
-    assert "pulumi config set lambdaReservedConcurrency -1" in str(failure.value)
+    assert "`pulumi config set --path lambda.reservedConcurrency -1`" in str(failure.value)
 
 
 @pytest.mark.parametrize("reserved", [1000, 5000])
 def test_reserved_concurrency_above_a_default_accounts_ceiling_is_allowed_with_a_note(reserved: int) -> None:
     """The account quota can be raised past 1,000; only the quota decides, and AWS checks it at deploy time."""
-    spec = parse({"backend": "lambda", "lambdaReservedConcurrency": str(reserved)})
-    note = reserved_concurrency_note(spec.scaling.reserved_concurrency)
+    spec = parse({"backend": "lambda", "lambda": {"reservedConcurrency": str(reserved)}})
+    settings = spec.settings_as(lambda_settings.LambdaSettings)
+    note = lambda_settings.reserved_concurrency_note(settings.reserved)
 
-    assert spec.scaling.reserved_concurrency == reserved
+    assert settings.reserved == reserved
     assert note is not None
     assert f"at least {reserved + 100}" in note
-    assert "pulumi config set lambdaReservedConcurrency 900" in note
+    assert "lambda.reservedConcurrency to 900" in note
 
 
 @pytest.mark.parametrize("reserved", [None, 1, 900])
 def test_reserved_concurrency_any_account_can_grant_has_no_note(reserved: int | None) -> None:
-    assert reserved_concurrency_note(reserved) is None
+    assert lambda_settings.reserved_concurrency_note(reserved) is None
 
 
 CERTIFICATE_IN = "arn:aws:acm:{region}:123456789012:certificate/0f5e9b7c-3a1d-4c2e-9d8f-1b2a3c4d5e6f"
@@ -139,24 +167,21 @@ CERTIFICATE_IN = "arn:aws:acm:{region}:123456789012:certificate/0f5e9b7c-3a1d-4c
 
 def test_a_certificate_in_another_region_than_the_stack_is_refused() -> None:
     """An ALB only uses ACM certificates of its own region: the controller would fail to make the listener."""
-    config = {
-        "backend": "eks",
-        "eksCertificateArn": CERTIFICATE_IN.format(region="eu-west-1"),
-        "eksHostname": "api.example.com",
-    }
+    eks = {"certificateArn": CERTIFICATE_IN.format(region="eu-west-1"), "hostname": "api.example.com"}
     with pytest.raises(ConfigError) as failure:
-        parse(config, region="us-east-1")
+        parse({"backend": "eks", "eks": eks}, region="us-east-1")
 
     message = str(failure.value)
-    assert message.startswith("eksCertificateArn is a certificate in eu-west-1")
-    assert "pulumi config set eksCertificateArn arn:aws:acm:us-east-1:" in message
+    assert message.startswith("eks.certificateArn=")
+    assert "is a certificate in eu-west-1, but the stack (aws:region) is in us-east-1" in message
+    assert "pulumi config set --path eks.certificateArn" in message
 
 
 def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
     arn = CERTIFICATE_IN.format(region="us-east-1")
-    spec = parse({"backend": "eks", "eksCertificateArn": arn, "eksHostname": "api.example.com"}, region="us-east-1")
+    spec = parse({"backend": "eks", "eks": {"certificateArn": arn, "hostname": "api.example.com"}}, region="us-east-1")
 
-    assert spec.eks.certificate_arn == arn
+    assert spec.settings_as(EksSettings).certificate_arn == arn
 
 
 def test_the_stack_region_is_read_from_aws_region_config_then_the_sdk_variables(

@@ -21,8 +21,10 @@ from backends.base import AVATAR_PREFIX
 from backends.config import ConfigError, parse
 from backends.eks import addons, alb_url
 from backends.eks.cluster import NodeScaling, admin_access_entries, node_scaling
-from backends.eks.image import context_digest
+from backends.eks.settings import EksSettings
+from backends.image import context_digest
 from backends.kubernetes_app import CHART, CHART_DIR
+from backends.settings import app_setting_keys
 from tests.infra.conftest import (
     ACCOUNT,
     ALB_HOSTNAME,
@@ -47,7 +49,10 @@ def region(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def deploy(mocks: RecordingMocks, component: str = "users-api", **config: str) -> dict[str, Any]:
-    spec = parse({"backend": "eks", **config}, stack="prod")
+    """The eks backend deployed under mocks; ``config`` holds app settings (logLevel) and eks ones (nodeMax)."""
+    app = {key: value for key, value in config.items() if key in app_setting_keys()}
+    eks = {key: value for key, value in config.items() if key not in app}
+    spec = parse({"backend": "eks", **app, "eks": eks}, stack="prod")
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -99,7 +104,7 @@ def test_the_vpc_spans_zones_with_tagged_subnets_dns_one_nat_and_gateway_endpoin
 
 @pytest.mark.parametrize(("choice", "strategy"), [("single", "Single"), ("onePerAz", "OnePerAz")])
 def test_the_nat_strategy_and_zone_count_come_from_config(mocks: RecordingMocks, choice: str, strategy: str) -> None:
-    deploy(mocks, eksNatGateways=choice, eksAvailabilityZones="3", eksVpcCidr="10.20.0.0/20")
+    deploy(mocks, natGateways=choice, availabilityZones="3", vpcCidr="10.20.0.0/20")
     vpc = mocks.one("awsx:ec2:Vpc").inputs
 
     assert vpc["natGateways"] == {"strategy": strategy}
@@ -116,9 +121,9 @@ def test_the_cluster_uses_access_entries_oidc_private_nodes_and_the_configured_e
 ) -> None:
     deploy(
         mocks,
-        eksPublicAccessCidrs="203.0.113.0/24, 198.51.100.0/24",
-        eksLogTypes="api,audit",
-        eksKubernetesVersion="1.34",
+        publicAccessCidrs="203.0.113.0/24, 198.51.100.0/24",
+        logTypes="api,audit",
+        kubernetesVersion="1.34",
     )
     cluster = mocks.one("eks:index:Cluster").inputs
 
@@ -141,7 +146,7 @@ ADMINS = (f"arn:aws:iam::{ACCOUNT}:role/ci/deployer", "arn:aws:iam::210987654321
 
 def test_admin_principals_become_cluster_admin_access_entries(mocks: RecordingMocks) -> None:
     """Without them only the creator can ever manage the cluster: CI or a teammate could not run up or destroy."""
-    deploy(mocks, eksAdminPrincipals=",".join(ADMINS))
+    deploy(mocks, adminPrincipals=",".join(ADMINS))
     entries = mocks.one("eks:index:Cluster").inputs["accessEntries"]
 
     assert sorted(entry["principalArn"] for entry in entries.values()) == sorted(ADMINS)
@@ -179,10 +184,11 @@ def test_no_admin_principals_leaves_access_to_the_creator(mocks: RecordingMocks,
 )
 def test_bad_admin_principals_are_named_with_the_fix(given: str, says: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "eks", "eksAdminPrincipals": given})
+        parse({"backend": "eks", "eks": {"adminPrincipals": given}})
 
+    assert str(failure.value).startswith("eks.adminPrincipals=")
     assert says in str(failure.value)
-    assert "pulumi config set eksAdminPrincipals arn:aws:iam::" in str(failure.value)
+    assert "`pulumi config set --path eks.adminPrincipals arn:aws:iam::" in str(failure.value)
 
 
 def record_options(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], pulumi.ResourceOptions]:
@@ -223,7 +229,7 @@ def test_the_control_plane_log_group_is_made_first_with_a_retention_so_eks_does_
 def test_the_node_group_scales_from_config_and_pulumi_leaves_its_desired_size_alone(
     mocks: RecordingMocks, instance_types: str, ami_type: str
 ) -> None:
-    deploy(mocks, eksInstanceTypes=instance_types, eksNodeMin="2", eksNodeDesired="3", eksNodeMax="8")
+    deploy(mocks, instanceTypes=instance_types, nodeMin="2", nodeDesired="3", nodeMax="8")
     nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
 
     assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 3, "maxSize": 8}
@@ -278,8 +284,8 @@ def test_a_cluster_of_the_same_name_owned_by_another_stack_is_refused(
 ) -> None:
     a_running_node_group(monkeypatch, 2, 3, 5, tags={**STACK_TAGS, "stack": "prod-eu"})
 
-    with pytest.raises(Exception, match="eksClusterName") as refused:
-        deploy(mocks, eksNodeMin="4")
+    with pytest.raises(Exception, match="clusterName") as refused:
+        deploy(mocks, nodeMin="4")
 
     assert "prod-eu" in str(refused.value)
 
@@ -291,7 +297,7 @@ def test_a_node_group_named_like_ours_without_our_tags_is_not_read(
     group = dict(CALLS["aws:eks/getNodeGroup:getNodeGroup"])
     monkeypatch.setitem(CALLS, "aws:eks/getNodeGroup:getNodeGroup", {**group, "tags": {"stack": "someone-else"}})
 
-    deploy(mocks, eksNodeMin="2", eksNodeDesired="2", eksNodeMax="5")
+    deploy(mocks, nodeMin="2", nodeDesired="2", nodeMax="5")
 
     nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
     assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 5}, "treated as a new group"
@@ -337,11 +343,11 @@ def test_an_existing_control_plane_log_group_is_managed_only_when_it_is_this_sta
     ("live", "config", "sent"),
     [
         # raising the minimum above the autoscaler's size: EKS refused the creation-time desired size below it
-        ((2, 3, 5), {"eksNodeMin": "4"}, {"minSize": 4, "desiredSize": 4, "maxSize": 5}),
+        ((2, 3, 5), {"nodeMin": "4"}, {"minSize": 4, "desiredSize": 4, "maxSize": 5}),
         # lowering the maximum below it: the desired size must come down with it
-        ((2, 4, 5), {"eksNodeMax": "3"}, {"minSize": 2, "desiredSize": 3, "maxSize": 3}),
+        ((2, 4, 5), {"nodeMax": "3"}, {"minSize": 2, "desiredSize": 3, "maxSize": 3}),
         # raising the maximum: the autoscaler's 4 nodes stay (the creation-time 2 was sent before)
-        ((2, 4, 5), {"eksNodeMax": "8"}, {"minSize": 2, "desiredSize": 4, "maxSize": 8}),
+        ((2, 4, 5), {"nodeMax": "8"}, {"minSize": 2, "desiredSize": 4, "maxSize": 8}),
     ],
 )
 def test_changing_the_node_bounds_sends_the_autoscalers_size_moved_into_them(
@@ -372,7 +378,7 @@ def test_unchanged_node_bounds_leave_the_autoscalers_size_alone(
         return real_call(args)
 
     monkeypatch.setattr(mocks, "call", recording)
-    deploy(mocks, eksNodeMin="2", eksNodeMax="5", eksNodeDesired="2")
+    deploy(mocks, nodeMin="2", nodeMax="5", nodeDesired="2")
 
     assert asked == [{"clusterName": "users-api-prod", "nodeGroupName": LIVE_GROUP}], "this stack's group only"
     nodes = mocks.one("eks:index:ManagedNodeGroup").inputs
@@ -385,7 +391,8 @@ def test_unchanged_node_bounds_leave_the_autoscalers_size_alone(
 @pytest.mark.parametrize(("node_min", "node_max"), [(1, 1), (1, 5), (3, 6), (5, 10), (11, 12)])
 def test_what_is_sent_is_always_within_the_bounds_eks_checks(live_desired: int, node_min: int, node_max: int) -> None:
     """EKS keeps min <= desired <= max on a live group; whatever the new bounds, the update satisfies them too."""
-    settings = parse({"backend": "eks", "eksNodeMin": str(node_min), "eksNodeMax": str(node_max)}).eks
+    eks = {"nodeMin": str(node_min), "nodeMax": str(node_max)}
+    settings = parse({"backend": "eks", "eks": eks}).settings_as(EksSettings)
     within = min(max(live_desired, node_min), node_max)
     for live in (None, NodeScaling(2, live_desired, 10), NodeScaling(node_min, within, node_max)):
         sent, _ = node_scaling(settings, live)
@@ -513,7 +520,7 @@ def test_the_load_balancer_controller_knows_its_cluster_region_vpc_and_role(
 
 @pytest.mark.parametrize("version", ["1.33", "1.34", "1.35"])
 def test_the_autoscaler_discovers_this_cluster_with_an_image_of_its_minor(mocks: RecordingMocks, version: str) -> None:
-    deploy(mocks, eksKubernetesVersion=version)
+    deploy(mocks, kubernetesVersion=version)
     values = releases(mocks)["cluster-autoscaler"]["values"]
 
     assert values["autoDiscovery"] == {"clusterName": "users-api-prod"}
@@ -524,7 +531,7 @@ def test_the_autoscaler_discovers_this_cluster_with_an_image_of_its_minor(mocks:
 
 
 def test_every_supported_kubernetes_version_has_an_autoscaler_image() -> None:
-    from backends.config import EKS_VERSIONS
+    from backends.eks.settings import EKS_VERSIONS
 
     assert set(addons.CLUSTER_AUTOSCALER_IMAGES) == set(EKS_VERSIONS)
 
@@ -630,7 +637,7 @@ def test_protected_data_is_retained_by_destroy_instead_of_stopping_it_halfway(
 
 def test_a_prebuilt_image_skips_ecr_and_the_build(mocks: RecordingMocks) -> None:
     reference = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/users-api:1.4.2"
-    deploy(mocks, eksImage=reference, minReplicas="3", maxReplicas="30", cpuTargetPercent="60")
+    deploy(mocks, image=reference, minReplicas="3", maxReplicas="30", cpuTargetPercent="60")
     values = releases(mocks)["users-api"]["values"]
 
     assert mocks.of_type("aws:ecr/repository:Repository") == []
@@ -802,7 +809,7 @@ CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f5e9b7c-3a1d-4c2e-9d
 
 
 def test_a_certificate_serves_https_on_the_name_it_covers(mocks: RecordingMocks) -> None:
-    outputs = deploy(mocks, eksCertificateArn=CERTIFICATE, eksHostname="API.example.com.")
+    outputs = deploy(mocks, certificateArn=CERTIFICATE, hostname="API.example.com.")
 
     assert outputs["url"] == "https://api.example.com", "no certificate covers the ALB's own amazonaws.com name"
     assert outputs["albHostname"] == ALB_HOSTNAME, "where the name's DNS record must point"
@@ -810,14 +817,14 @@ def test_a_certificate_serves_https_on_the_name_it_covers(mocks: RecordingMocks)
 
 
 def test_a_hostname_without_a_certificate_stays_http(mocks: RecordingMocks) -> None:
-    assert deploy(mocks, eksHostname="api.example.com")["url"] == "http://api.example.com"
+    assert deploy(mocks, hostname="api.example.com")["url"] == "http://api.example.com"
 
 
 def test_a_certificate_without_the_name_it_covers_is_refused() -> None:
-    with pytest.raises(ConfigError, match="eksCertificateArn needs eksHostname") as failure:
-        parse({"backend": "eks", "eksCertificateArn": CERTIFICATE})
+    with pytest.raises(ConfigError, match=r"^eks: certificateArn needs hostname") as failure:
+        parse({"backend": "eks", "eks": {"certificateArn": CERTIFICATE}})
 
-    assert "pulumi config set eksHostname" in str(failure.value)
+    assert "set hostname to it" in str(failure.value)
 
 
 @pytest.mark.parametrize(
@@ -841,36 +848,48 @@ def test_without_a_region_the_backend_says_how_to_set_one(
 
 
 @pytest.mark.parametrize(
-    ("config", "says", "fix"),
+    ("config", "says", "key"),
     [
-        ({"eksInstanceTypes": "t3.medium,t4g.medium"}, "mixes arm64 (Graviton) and x86_64", "eksInstanceTypes"),
-        ({"eksInstanceTypes": "large"}, "is not an EC2 instance type", "eksInstanceTypes"),
-        ({"eksPublicAccessCidrs": "10.0.0.1/8"}, "is not an IPv4 CIDR block", "eksPublicAccessCidrs"),
-        ({"eksPublicAccessCidrs": "none"}, "is empty", "eksPublicAccessCidrs"),
-        ({"eksVpcCidr": "10.0.0.0/24"}, "must be a /16 to /20 block", "eksVpcCidr"),
-        ({"eksNodeMin": "3", "eksNodeMax": "2"}, "eksNodeMin <= eksNodeDesired <= eksNodeMax", "eksNodeMax"),
-        ({"eksNodeDesired": "9", "eksNodeMax": "4"}, "eksNodeMin <= eksNodeDesired <= eksNodeMax", "eksNodeMax"),
-        ({"eksLogTypes": "api,kubelet"}, "is not a control-plane log type", "eksLogTypes"),
-        ({"eksKubernetesVersion": "1.29"}, "is not allowed", "eksKubernetesVersion"),
-        ({"eksNatGateways": "three"}, "is not allowed", "eksNatGateways"),
-        ({"eksAvailabilityZones": "1"}, "out of range 2..4", "eksAvailabilityZones"),
-        ({"eksAvailabilityZones": "5"}, "out of range 2..4", "eksAvailabilityZones"),
-        ({"eksHostname": "not a name"}, "is not a DNS name", "eksHostname"),
-        ({"eksClusterName": "-bad"}, "must be 1-100 letters", "eksClusterName"),
-        ({"eksImage": "https://registry/app"}, "is not an image reference", "eksImage"),
-        ({"eksCertificateArn": "arn:aws:iam::1:cert/x"}, "is not an ACM certificate ARN", "eksCertificateArn"),
+        ({"instanceTypes": "t3.medium,t4g.medium"}, "mixes arm64 (Graviton) and x86_64", "instanceTypes"),
+        ({"instanceTypes": "large"}, "is not an EC2 instance type", "instanceTypes"),
+        ({"publicAccessCidrs": "10.0.0.1/8"}, "is not an IPv4 CIDR block", "publicAccessCidrs"),
+        ({"publicAccessCidrs": "none"}, "should have at least 1 item", "publicAccessCidrs"),
+        ({"vpcCidr": "10.0.0.0/24"}, "must be a /16 to /20 block", "vpcCidr"),
+        (
+            {"logTypes": "api,kubelet"},
+            "'api', 'audit', 'authenticator', 'controllerManager' or 'scheduler'",
+            "logTypes",
+        ),
+        ({"kubernetesVersion": "1.29"}, "'1.33', '1.34' or '1.35'", "kubernetesVersion"),
+        ({"natGateways": "three"}, "'single' or 'onePerAz'", "natGateways"),
+        ({"availabilityZones": "1"}, "greater than or equal to 2", "availabilityZones"),
+        ({"availabilityZones": "5"}, "less than or equal to 4", "availabilityZones"),
+        ({"hostname": "not a name"}, "is not a DNS name", "hostname"),
+        ({"clusterName": "-bad"}, "must be 1-100 letters", "clusterName"),
+        ({"image": "https://registry/app"}, "is not an image reference", "image"),
+        ({"certificateArn": "arn:aws:iam::1:cert/x"}, "is not an ACM certificate ARN", "certificateArn"),
     ],
 )
-def test_bad_eks_settings_are_named_with_the_fix(config: dict[str, str], says: str, fix: str) -> None:
+def test_bad_eks_settings_are_named_with_the_fix(config: dict[str, str], says: str, key: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "eks", **config})
+        parse({"backend": "eks", "eks": config})
 
-    assert says in str(failure.value)
-    assert f"pulumi config {'rm' if fix == 'eksCertificateArn' else 'set'} {fix}" in str(failure.value)
+    message = str(failure.value)
+    assert message.startswith(f"eks.{key}=")
+    assert says in message
+    assert f"`pulumi config set --path eks.{key} " in message
+
+
+@pytest.mark.parametrize(
+    "config", [{"nodeMin": "3", "nodeMax": "2"}, {"nodeDesired": "9", "nodeMax": "4"}], ids=["min", "desired"]
+)
+def test_node_bounds_out_of_order_are_refused_naming_all_three(config: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"^eks: the node group needs nodeMin <= nodeDesired <= nodeMax"):
+        parse({"backend": "eks", "eks": config})
 
 
 def test_eks_defaults_are_cheap_and_safe() -> None:
-    settings = parse({"backend": "eks"}, stack="dev").eks
+    settings = parse({"backend": "eks"}, stack="dev").settings_as(EksSettings)
 
     assert (settings.cluster_name, settings.kubernetes_version) == ("users-api-dev", "1.35")
     assert (settings.availability_zones, settings.nat_gateways) == (2, "single")

@@ -11,7 +11,10 @@ import pulumi
 import pytest
 
 from backends.config import parse
+from backends.settings import app_setting_keys
+from backends.storage import PENDING_AVATAR_TAG
 from tests.infra.conftest import ACCOUNT, REGION, RecordingMocks
+from users_api.store import PENDING, STATE_TAG
 
 lambda_backend = importlib.import_module("backends.lambda")
 package = importlib.import_module("backends.lambda.package")
@@ -44,8 +47,10 @@ def fake_package(spec: Any) -> Any:
 
 
 def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
-    """Build the backend from config under mocks; return its resolved outputs."""
-    spec = parse({"backend": "lambda", **config}, stack="test")
+    """Build the backend under mocks from app settings (logLevel) and its own (memoryMb); return its outputs."""
+    app = {key: value for key, value in config.items() if key in app_setting_keys()}
+    own = {key: value for key, value in config.items() if key not in app}
+    spec = parse({"backend": "lambda", **app, "lambda": own}, stack="test")
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -87,6 +92,9 @@ def test_the_bucket_blocks_all_four_public_access_paths(mocks: RecordingMocks, o
     }
 
 
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
 def test_the_bucket_is_owner_enforced_encrypted_and_drops_incomplete_uploads(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
@@ -94,12 +102,25 @@ def test_the_bucket_is_owner_enforced_encrypted_and_drops_incomplete_uploads(
     encryption = mocks.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     ).inputs
-    lifecycle = mocks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
+    lifecycle = mocks.one(LIFECYCLE).inputs
 
     assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     assert encryption["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
     assert lifecycle["rules"][0]["status"] == "Enabled"
     assert lifecycle["rules"][0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+def test_the_bucket_expires_pending_avatars_after_a_day(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    """The app tags an avatar state=pending until its user is confirmed (issue 11): unresolved ones expire."""
+    rules = {rule["id"]: rule for rule in mocks.one(LIFECYCLE).inputs["rules"]}
+
+    assert rules["expire-pending-avatars"] == {
+        "id": "expire-pending-avatars",
+        "status": "Enabled",
+        "filter": {"and": {"prefix": "avatars/", "tags": {"state": "pending"}}},
+        "expiration": {"days": 1},
+    }
+    assert (STATE_TAG, PENDING) == PENDING_AVATAR_TAG, "the tag the app writes is the one the rule matches"
 
 
 def test_the_bucket_policy_denies_every_request_without_tls(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
@@ -148,7 +169,14 @@ def test_the_function_role_may_do_exactly_what_the_app_does(mocks: RecordingMock
             {
                 "Sid": "AvatarObjects",
                 "Effect": "Allow",
-                "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                "Action": [
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectTagging",
+                    "s3:GetObject",
+                    "s3:GetObjectTagging",
+                    "s3:PutObject",
+                    "s3:PutObjectTagging",
+                ],
                 "Resource": f"{bucket_arn}/avatars/*",
             },
         ],
@@ -170,7 +198,7 @@ def test_the_function_runs_the_handler_with_its_settings_and_no_reserved_variabl
     assert (function["memorySize"], function["timeout"]) == (512, 15)
     assert function["reservedConcurrentExecutions"] == -1
     assert function["sourceCodeHash"] == "c2hhMjU2"
-    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "MAX_AVATAR_BYTES", "LOG_LEVEL", "TRUSTED_PROXIES"}
+    assert set(variables) == {"DYNAMODB_TABLE", "S3_BUCKET", "TRUSTED_PROXIES"}  # the app keeps its own defaults
     assert variables["DYNAMODB_TABLE"] == outputs["tableName"]
     assert not any(name.startswith("AWS_") for name in variables)
     assert function["loggingConfig"]["logGroup"] == outputs["functionLogGroup"]
@@ -238,20 +266,28 @@ def test_the_outputs_fill_the_contract(outputs: dict[str, Any]) -> None:
     assert outputs["functionName"]
 
 
+def test_the_app_settings_the_user_set_reach_the_function(mocks: RecordingMocks) -> None:
+    deploy(mocks, maxAvatarBytes="1048576", logLevel="warning")
+    variables = mocks.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+
+    assert (variables["MAX_AVATAR_BYTES"], variables["LOG_LEVEL"]) == ("1048576", "WARNING")
+
+
 def test_reserved_concurrency_reaches_the_function_and_the_scaling_output(mocks: RecordingMocks) -> None:
-    outputs = deploy(mocks, lambdaReservedConcurrency="50", lambdaArchitecture="x86_64")
+    outputs = deploy(mocks, reservedConcurrency="50", architecture="x86_64")
 
     function = mocks.one("aws:lambda/function:Function").inputs
     assert function["reservedConcurrentExecutions"] == 50
     assert function["architectures"] == ["x86_64"]
     assert outputs["scaling"]["reservedConcurrency"] == 50
+    assert outputs["scaling"]["architecture"] == "x86_64"  # the load tests' cost model prices by architecture
 
 
 def test_reserved_concurrency_past_a_default_accounts_ceiling_deploys_with_a_note(
     mocks: RecordingMocks, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("WARNING"):
-        deploy(mocks, lambdaReservedConcurrency="1500")
+        deploy(mocks, reservedConcurrency="1500")
 
     assert mocks.one("aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == 1500
     assert any("needs an account concurrency quota of at least 1600" in record.message for record in caplog.records)

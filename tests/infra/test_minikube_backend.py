@@ -10,6 +10,7 @@ import pytest
 
 from backends.config import ConfigError, parse
 from backends.minikube import CHART, Backend
+from backends.settings import app_setting_keys
 from tests.infra.conftest import RecordingMocks
 
 STORAGE_TYPES = {
@@ -21,7 +22,10 @@ STORAGE_TYPES = {
 
 
 def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
-    spec = parse({"backend": "minikube", **config}, stack="local")
+    """Build the backend under mocks from app settings (logLevel) and its own (nodePort); return its outputs."""
+    app = {key: value for key, value in config.items() if key in app_setting_keys()}
+    own = {key: value for key, value in config.items() if key not in app}
+    spec = parse({"backend": "minikube", **app, "minikube": own}, stack="local")
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -35,7 +39,7 @@ def deploy(mocks: RecordingMocks, **config: str) -> dict[str, Any]:
 
 @pytest.fixture
 def outputs(mocks: RecordingMocks) -> dict[str, Any]:
-    return deploy(mocks, minikubeIp="192.168.49.2")
+    return deploy(mocks, ip="192.168.49.2")
 
 
 def test_the_aws_provider_points_at_the_emulator_with_only_what_it_needs(
@@ -76,7 +80,12 @@ def test_the_chart_is_released_into_the_configured_context_with_node_port_secret
     assert values["service"] == {"type": "NodePort", "port": 80, "nodePort": 30080}
     assert values["ingress"] == {"enabled": False}
     assert values["serviceAccount"]["roleArn"] == ""
-    assert values["image"] == {"repository": "flask-platform/users-api", "tag": "dev", "pullPolicy": "IfNotPresent"}
+    assert values["image"] == {
+        "repository": "flask-platform/users-api",
+        "tag": "dev",
+        "digest": "",
+        "pullPolicy": "IfNotPresent",
+    }
     assert values["env"]["AWS_ENDPOINT_URL"] == "http://host.minikube.internal:4566"
     assert (values["env"]["AWS_ACCESS_KEY_ID"], values["env"]["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
     assert values["env"]["DYNAMODB_TABLE"] == outputs["tableName"]
@@ -98,14 +107,16 @@ def test_without_the_minikube_ip_the_url_is_left_empty_for_make_address(mocks: R
 @pytest.mark.parametrize(
     ("key", "value", "says"),
     [
-        ("nodePort", "8080", "is out of range 30000..32767"),
-        ("emulatorUrl", "localhost:4566", "is not an http(s) URL"),
+        ("nodePort", "8080", "greater than or equal to 30000"),
+        ("emulatorUrl", "localhost:4566", "is not an http(s) URL of a host"),
         ("namespace", "Users_API", "is not a Kubernetes name"),
+        ("image", "https://registry/app", "is not an image reference"),
     ],
 )
 def test_bad_minikube_settings_are_named(key: str, value: str, says: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "minikube", key: value})
+        parse({"backend": "minikube", "minikube": {key: value}})
 
+    assert str(failure.value).startswith(f"minikube.{key}=")
     assert says in str(failure.value)
-    assert f"pulumi config set {key}" in str(failure.value)
+    assert f"`pulumi config set --path minikube.{key} " in str(failure.value)

@@ -64,7 +64,11 @@ def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
     assert lines[-1].strip() == f"export HOST_ADDRESS=http://127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}"
     children = psutil.Process(process.pid).children(recursive=True)
-    assert len(children) >= 3, "moto server, the gunicorn master and its worker"
+    assert len(children) >= 4, "moto server, the gunicorn master and its worker, the reconciler"
+    reconcilers = [child.cmdline() for child in children if "users_api.reconcile" in child.cmdline()]
+    assert reconcilers == [[sys.executable, "-m", "users_api.reconcile", "--every", "60", "--min-age", "1200"]], (
+        "moto runs no lifecycle rule: make local resolves pending avatars itself"
+    )
 
     with avatar_file.open("rb") as avatar:
         created = requests.post(
@@ -181,13 +185,23 @@ def test_make_local_as_a_user_says_a_port_below_1024_needs_root_before_starting_
 
 @pytest.mark.parametrize(
     ("argument", "value"),
-    [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0"), ("--backend", "nomad")],
+    [("--port", "0"), ("--port", "http"), ("--emulator-port", "70000"), ("--workers", "0"), ("--server", "nomad")],
 )
 def test_make_local_refuses_a_bad_variable(argument: str, value: str) -> None:
     result = run_local_stack(argument, value)
 
     assert result.returncode == 2
     assert repr(value) in result.stderr
+
+
+def test_the_retired_backend_variable_names_server_in_one_line() -> None:
+    """BACKEND= chose the local server before it was renamed SERVER: it now means only the deployment's backend."""
+    result = run_local_stack("--retired-backend", "lambda")
+
+    assert result.returncode == 2
+    assert said(result.stderr) == [
+        "make local: BACKEND=lambda is now SERVER (BACKEND names a deployment's backend): make local SERVER=lambda"
+    ]
 
 
 def test_gunicorn_stops_at_start_with_one_line_naming_a_missing_variable() -> None:

@@ -44,8 +44,9 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("local", "GUNICORN_WORKERS", "0"),
     ("local", "GUNICORN_THREADS", "two"),
     ("local", "LAMBDA_TIMEOUT", "0"),
-    ("local", "BACKEND", "nomad"),
+    ("local", "SERVER", "nomad"),
     ("local", "LOG_LEVEL", "LOUD"),
+    ("local", "PENDING_MAX_AGE", "-1"),
     ("loadtest", "SCENARIO", "nope"),
     ("loadtest", "SERVER", "nomad"),
     ("loadtest", "MAX_IN_FLIGHT", "0"),
@@ -104,5 +105,16 @@ def test_make_loadtests_old_backend_variable_is_refused_naming_server() -> None:
     assert recipe_status(result.stderr) == 2, result.stderr
     assert said(result.stderr) == [
         "make loadtest: BACKEND='lambda' is now called SERVER: use make loadtest SERVER=lambda"
+    ]
+    assert "[1/3]" not in result.stdout, "nothing started"
+
+
+def test_make_local_names_server_when_given_the_retired_backend_variable() -> None:
+    """`make local BACKEND=lambda` chose the local server before SERVER; BACKEND now means the deployment's backend."""
+    result = make("local", "BACKEND=lambda")
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    assert said(result.stderr) == [
+        "make local: BACKEND=lambda is now SERVER (BACKEND names a deployment's backend): make local SERVER=lambda"
     ]
     assert "[1/3]" not in result.stdout, "nothing started"

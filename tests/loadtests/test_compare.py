@@ -83,17 +83,19 @@ def test_the_comparison_passes_only_if_every_run_did(
     assert comparison_code(codes, [a_row(p) for p in passed], broken) == code
 
 
-def test_every_item_of_either_cost_breakdown_is_a_row_enriched_ones_too() -> None:
+def test_every_item_of_any_cost_breakdown_is_a_row_enriched_ones_too() -> None:
     block = {
         "rps": 5.0,
         "lambda": {"requests": 1.5, "compute": {"monthly": 2.25, "basis": "512 MB x 58 ms"}, "total": 3.75},
+        "fargate": {"tasks": 36.04, "total": 96.27},
         "cluster": {"nodes": 60.74, "control_plane": 73.0, "total": 133.74},
     }
 
     assert breakdown_rows(block) == [
-        ("requests", "$1.50", ""),
-        ("compute", "$2.25 (basis: 512 MB x 58 ms)", ""),
-        ("nodes", "", "$60.74"),
-        ("control plane", "", "$73.00"),
-        ("total", "$3.75", "$133.74"),
+        ("requests", "$1.50", "", ""),
+        ("compute", "$2.25 (basis: 512 MB x 58 ms)", "", ""),
+        ("tasks", "", "$36.04", ""),
+        ("nodes", "", "", "$60.74"),
+        ("control plane", "", "", "$73.00"),
+        ("total", "$3.75", "$96.27", "$133.74"),
     ]

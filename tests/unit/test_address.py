@@ -52,6 +52,15 @@ def test_the_selected_stacks_url_output_is_printed(tmp_path: Path) -> None:
     assert result.stdout == "export HOST_ADDRESS=https://abc.execute-api.eu-west-1.amazonaws.com\n"
 
 
+def test_a_plugin_backends_url_output_is_printed_like_any_other(tmp_path: Path) -> None:
+    """make address reads only the core outputs: a fargate stack (a plugin package) needs nothing of its own."""
+    fake_pulumi(tmp_path, "fargate-dev", '{"url": "http://users-api-alb-1.elb.amazonaws.com", "backend": "fargate"}')
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+
+    assert result.stdout == "export HOST_ADDRESS=http://users-api-alb-1.elb.amazonaws.com\n"
+
+
 def test_with_no_stack_selected_the_local_address_is_printed(tmp_path: Path) -> None:
     fake_pulumi(tmp_path, None, "{}")
 

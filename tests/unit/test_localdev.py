@@ -58,8 +58,11 @@ def test_one_step_configures_the_stack_builds_the_image_and_deploys(emulator_por
     assert tools.ran("image", "build", "--tag", "flask-platform/users-api:dev", "app")
     assert tools.ran("stack", "init", "minikube")
     assert tools.ran("config", "set", "backend", "minikube")
-    assert tools.ran("config", "set", "minikubeIp", "192.168.49.2")
-    assert tools.ran("config", "set", "emulatorUrlFromPods", f"http://host.minikube.internal:{emulator_port}")
+    assert tools.ran("config", "set", "--path", "minikube.ip", "192.168.49.2")
+    assert tools.ran(
+        "config", "set", "--path", "minikube.emulatorUrlFromPods", f"http://host.minikube.internal:{emulator_port}"
+    )
+    assert tools.ran("config", "rm", "minikubeIp")  # an older stack's flat key, which the program now refuses
     assert tools.commands[-1] == ["pulumi", "up", "--yes"]
     assert not any(command[0] == "docker" for command in tools.commands), "an emulator already answers"
 

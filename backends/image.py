@@ -1,4 +1,5 @@
-"""The app image on EKS: an ECR repository and the image built from app/Dockerfile and pushed by Pulumi.
+"""The app image: the one image-reference parser, and an ECR repository with the image built from app/Dockerfile
+and pushed by Pulumi (plugin API: any backend that runs the container uses it).
 
 The tag is a digest of the build context, so an unchanged app keeps its tag.
 The chart is given the pushed image's digest, so a pod only ever runs the
@@ -11,15 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
+from pydantic import AfterValidator
 
-from backends.base import APP_DIR, folder_digest
+from .base import APP_DIR, folder_digest
 
 # What app/.dockerignore leaves out of the build context, so it does not change the tag either.
 IGNORED_PARTS = {"__pycache__", "build", "dist", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -49,13 +53,36 @@ def _not_in_context(relative: Path) -> bool:
     )
 
 
-def prebuilt(reference: str) -> AppImage:
-    """Chart values for an image built elsewhere: ``repo:tag``, ``repo@sha256:...`` or both."""
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# [registry[:port]/]path[:tag][@sha256:digest], as docker reads references.
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+
+
+def prebuilt(reference: str, default_tag: str = "latest") -> AppImage:
+    """An image built elsewhere: ``repo:tag``, ``repo@sha256:...`` or both, split into repository, tag and digest.
+    ``ValueError`` when it is not an image reference. Without tag or digest, ``default_tag``."""
+    if not IMAGE_REFERENCE.match(reference):
+        raise ValueError(
+            f"{reference!r} is not an image reference (registry/repository:tag or repository@sha256:<64 hex>)"
+        )
     name, _, digest = reference.partition("@")
     repository, tag = name, ""
     if ":" in name.rsplit("/", 1)[-1]:  # a colon before the last slash is a registry's port, not a tag
         repository, tag = name.rsplit(":", 1)
-    return AppImage(repository=repository, tag=tag or ("" if digest else "latest"), digest=digest)
+    return AppImage(repository=repository, tag=tag or ("" if digest else default_tag), digest=digest)
+
+
+def _image_reference(value: str) -> str:
+    if value:
+        prebuilt(value)  # raises ValueError with the reason
+    return value
+
+
+# A settings field holding an image reference ("" allowed: the backend builds the image).
+ImageReferenceText = Annotated[str, AfterValidator(_image_reference)]
 
 
 def build_and_push(
