@@ -21,12 +21,12 @@ from .base import BackendPlugin
 from .settings import current_hints
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
-# A backend's name is its config object's key (`pulumi config set --path <name>.<key>`: a dot or a bracket would be
-# read as a path) and its entry point's name; lower-case, so its type token's <Name> is the name capitalized.
-BACKEND_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
-BACKEND_NAME_RULE = (
-    "lower-case letters and digits, starting with a letter, words joined by single dashes or underscores"
-)
+# A backend's name is its config object's key, set as `pulumi config set --path <name>.<key>`, and its entry point's
+# name. Pulumi's property path grammar (pulumi/pulumi sdk/go/common/resource/properties_path.go, ParsePropertyPath)
+# names a property `[a-zA-Z_$][a-zA-Z0-9_$]*`: a dot or bracket starts a path, and a dash is outside the grammar
+# (the parser accepts it only by being lenient). Lower-case, so the type token's <Name> is the name in CamelCase.
+BACKEND_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+BACKEND_NAME_RULE = "lower-case letters and digits, starting with a letter, words joined by single underscores"
 _HERE = Path(__file__).resolve().parent
 
 

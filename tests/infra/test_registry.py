@@ -192,11 +192,15 @@ def test_a_fifth_backends_bad_setting_is_named_for_the_component(mocks: Recordin
     assert mocks.resources == []
 
 
-@pytest.mark.parametrize("name", ["app.runner", "AppRunner", "app runner", "app[0]", "2fast", "app--runner"])
+INVALID_NAMES = ["app.runner", "AppRunner", "app runner", "app[0]", "2fast", "app-runner", "app__runner", "app_"]
+
+
+@pytest.mark.parametrize("name", INVALID_NAMES)
 def test_an_entry_point_under_an_invalid_name_is_refused_with_the_rule(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A dot or bracket would be read as a --path by `pulumi config set`; the name is also the config key."""
+    """A dot or bracket would be read as a --path by `pulumi config set`, a dash is outside Pulumi's property
+    path grammar; the name is also the config key."""
     (tmp_path / "odd_backend.py").write_text(
         "from backends.plugin import BackendPlugin, BackendSettings\n"
         f"plugin = BackendPlugin({name!r}, BackendSettings, lambda name, spec, opts=None: None, 'Odd')\n"
