@@ -311,6 +311,20 @@ def cpu_cores(quantity: str | int | float | None) -> float | None:
     return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
+def pod_cpu_request_cores(deployment: Mapping[str, Any]) -> float | None:
+    """The pod's CPU request as the HPA divides usage by it: every container's plus restartable (sidecar) init
+    containers' (``calculatePodRequests``, pkg/controller/podautoscaler/replica_calculator.go, v1.29+). ``None`` when
+    a container has no CPU request: the HPA then cannot compute utilisation either."""
+    spec = deployment.get("spec", {}).get("template", {}).get("spec", {})
+    counted = list(spec.get("containers") or []) + [
+        container for container in spec.get("initContainers") or [] if container.get("restartPolicy") == "Always"
+    ]
+    requests = [cpu_cores(((c.get("resources") or {}).get("requests") or {}).get("cpu")) for c in counted]
+    if not requests or any(request is None for request in requests):
+        return None
+    return sum(request for request in requests if request is not None)
+
+
 def kubectl_failure(exc: BaseException) -> str:
     """kubectl's own account of a failure (its stderr: "Error from server (Forbidden): ..."), and what to do."""
     if isinstance(exc, subprocess.CalledProcessError):
@@ -388,9 +402,7 @@ class KubernetesWatcher(Watcher):
         hpa, deployment = by_kind["HorizontalPodAutoscaler"], by_kind["Deployment"]
         if hpa.get("apiVersion") != "autoscaling/v2":
             raise ValueError(f"kubectl returned the HPA as {hpa.get('apiVersion')!r}, not autoscaling/v2")
-        containers = deployment.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
-        if containers:
-            self.cpu_request_cores = cpu_cores((containers[0].get("resources") or {}).get("requests", {}).get("cpu"))
+        self.cpu_request_cores = pod_cpu_request_cores(deployment)
         pods = self._kubectl("pods", "--namespace", self.namespace, "--selector", label_selector(deployment))
         nodes = None
         if self.nodes_readable:

@@ -13,9 +13,15 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from loadtests.kubernetes_scaling import Condition, KubernetesWatcher, evaluate_kubernetes, kubernetes_sample
+from loadtests.kubernetes_scaling import (
+    Condition,
+    KubernetesWatcher,
+    evaluate_kubernetes,
+    kubernetes_sample,
+    pod_cpu_request_cores,
+)
 from loadtests.watching import FAILED, PASSED, UNOBSERVED, LatencyRow
-from tests.loadtests.kubernetes_cluster import EPOCH0, Scenario
+from tests.loadtests.kubernetes_cluster import EPOCH0, Scenario, deployment_object
 
 SCALING = {
     "kind": "kubernetes",
@@ -390,3 +396,40 @@ def test_kubectl_errors_between_good_samples_are_counted_and_the_samples_still_j
     assert result.status == PASSED
     assert result.details["kubectlErrors"] == 1
     assert "did not answer within 20 s" in result.details["lastKubectlError"]
+
+
+SIDECAR = {  # a native sidecar (restartPolicy: Always in initContainers, Kubernetes 1.29+)
+    "name": "log-router",
+    "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4",
+    "restartPolicy": "Always",
+    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+}
+ONE_SHOT = {"name": "migrate", "image": "busybox:1.36", "resources": {"requests": {"cpu": "2"}}}
+
+
+@pytest.mark.parametrize(
+    ("init_containers", "app_request", "expected"),
+    [
+        ([], "250m", 0.25),
+        ([SIDECAR], "250m", 0.35),  # the HPA divides the pod's usage by app + sidecar requests
+        ([ONE_SHOT], "250m", 0.25),  # a run-to-completion init container is not counted
+        ([SIDECAR], None, None),  # a container without a CPU request: the HPA cannot compute utilisation either
+    ],
+    ids=["one container", "native sidecar", "init container", "no request"],
+)
+def test_cpu_per_pod_is_what_the_hpa_divides_usage_by(
+    init_containers: list[dict[str, Any]], app_request: str | None, expected: float | None
+) -> None:
+    deployment = deployment_object("users-api", "users-api", 2, 2, EPOCH0)
+    pod_spec = deployment["spec"]["template"]["spec"]
+    if init_containers:
+        pod_spec["initContainers"] = init_containers
+    if app_request is None:
+        del pod_spec["containers"][0]["resources"]["requests"]["cpu"]
+    kubernetes_validate.validate(deployment, "1.33", strict=True)
+
+    cores = pod_cpu_request_cores(deployment)
+    if expected is None:
+        assert cores is None
+    else:
+        assert cores == pytest.approx(expected)
