@@ -269,6 +269,10 @@ def evaluate_lambda(
     return ScalingResult(status, reasons, details)
 
 
+def incomplete(problems: Sequence[str]) -> str:
+    return f"CloudWatch returned incomplete results ({', '.join(problems)}): figures may be low"
+
+
 class LambdaWatcher(Watcher):
     """CloudWatch's Lambda and API Gateway metrics, the REPORT lines and the account's limits, read after the run."""
 
@@ -308,9 +312,10 @@ class LambdaWatcher(Watcher):
             except errors as exc:
                 notes.append(aws_error(exc, "lambda:GetAccountSettings") + "; the default limit of 1,000 is assumed")
         queries = lambda_queries(self.function_name, self.api_id, self.log_group, self.access_log_group)
+        problems: list[str] = []
         try:
             polled = poll_until_settled(
-                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
+                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped, problems),
                 stopped,
                 "concurrency",
                 self.wait_for_data_s,
@@ -327,6 +332,8 @@ class LambdaWatcher(Watcher):
                 reports = read_report_lines(self._logs, self.log_group, self.started_epoch, stopped)
             except errors as exc:
                 notes.append(aws_error(exc, "logs:FilterLogEvents") + "; init and billed durations were not read")
+        if problems:
+            notes.append(incomplete(problems))
         self._record(polled.series)
         region = getattr(getattr(self._cloudwatch, "meta", None), "region_name", None)
         result = evaluate_lambda(
@@ -539,9 +546,10 @@ class EcsWatcher(Watcher):
         stopped = self.stopped_epoch or time.time()
         dimensions = {"ClusterName": self.scaling["clusterName"], "ServiceName": self.scaling["serviceName"]}
         queries = [MetricQuery("cpu", "AWS/ECS", "CPUUtilization", dimensions, "Average")]
+        problems: list[str] = []
         try:
             polled = poll_until_settled(
-                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
+                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped, problems),
                 stopped,
                 "cpu",
                 self.wait_for_data_s,
@@ -565,4 +573,5 @@ class EcsWatcher(Watcher):
                 self.samples, cpu, self.scaling.get("taskCpuUnits"), mean_request_rate(self.results)
             ),
         }
-        return ScalingResult(result.status, result.reasons, details)
+        notes = [incomplete(problems)] if problems else []
+        return ScalingResult(result.status, [*result.reasons, *notes], details)

@@ -498,3 +498,21 @@ def test_an_ecs_services_cpu_per_request_is_its_utilisation_times_running_vcpus_
 
     assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=10.0) == pytest.approx((0.5 + 1.6) / 2 / 10)
     assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=None) is None
+
+
+def test_a_metric_cloudwatch_could_not_fully_return_is_said_in_the_verdict() -> None:
+    """GetMetricData answers 200 with StatusCode InternalError for a result that lost data: not silence."""
+    response = metric_data(healthy())
+    broken = next(r for r in response["MetricDataResults"] if r["Id"] == "concurrency")
+    broken["StatusCode"] = "InternalError"
+    broken["Messages"] = [{"Code": "InternalError", "Value": "Some data points could not be retrieved"}]
+    with stubbed("cloudwatch") as (cloudwatch, metrics), stubbed("lambda") as (functions, settings):
+        settings.add_response("get_account_settings", ACCOUNT, {})
+        metrics.add_response("get_metric_data", response)
+        metrics.add_response("get_metric_data", response)
+        result = watcher(cloudwatch, functions).evaluate(cold_starts=0)
+
+    assert result.reasons[-1] == (
+        "CloudWatch returned incomplete results (concurrency: InternalError (Some data points could not be"
+        " retrieved)): figures may be low"
+    )
