@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,15 +326,27 @@ def pod_cpu_request_cores(deployment: Mapping[str, Any]) -> float | None:
     return sum(request for request in requests if request is not None)
 
 
+KLOG_LINE = re.compile(r"^[IWEF]\d{4} ")  # klog's header: severity, MMDD, time (client-go's retries)
+
+
+def kubectl_said(stderr: str) -> str:
+    """kubectl's own conclusion: its stderr without client-go's klog lines (kept only when nothing else is said)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    plain = [line for line in lines if not KLOG_LINE.match(line)]
+    return " / ".join(plain or lines[-1:])
+
+
 def kubectl_failure(exc: BaseException) -> str:
     """kubectl's own account of a failure (its stderr: "Error from server (Forbidden): ..."), and what to do."""
     if isinstance(exc, subprocess.CalledProcessError):
-        said = " ".join(str(exc.stderr or exc.output or "").split()) or f"exit status {exc.returncode}"
+        said = kubectl_said(str(exc.stderr or exc.output or "")) or f"exit status {exc.returncode}"
         fix = f": grant the kubeconfig's identity {RBAC_NEEDED}" if "forbidden" in said.lower() else ""
         if "NotFound" in said:
             fix = ": is the stack's releaseName/namespace output the HPA's?"
         elif "credential" in said.lower() or "exec plugin" in said.lower() or "Unauthorized" in said:
             fix = ": set credentials for the cluster's account (an EKS kubeconfig runs aws eks get-token)"
+        elif "connection to the server" in said or "Unable to connect" in said:
+            fix = ": is the cluster's API endpoint reachable from here (its endpoint access, a VPN)?"
         return f"kubectl failed: {said[:400]}{fix}"
     if isinstance(exc, subprocess.TimeoutExpired):
         return f"kubectl did not answer within {exc.timeout:g} s: is the cluster's API endpoint reachable?"
