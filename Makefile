@@ -22,14 +22,16 @@ LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_THREADS ?= 4
 SERVER ?= gunicorn
-BACKEND ?= gunicorn
 LAMBDA_TIMEOUT ?= 15
+PENDING_MAX_AGE ?= 1200
 IMAGE ?= flask-platform/users-api:dev
 # make loadtest
 SCENARIO ?= smoke
 TIME_SCALE ?= 1
 TARGET_RPS ?= 0
+MAX_IN_FLIGHT ?= 50
 PROCESSES ?= 0
+RESULTS ?=
 THRESHOLDS ?=
 AVATAR_MIX ?=
 # make compare / compare-local
@@ -52,10 +54,11 @@ help: ## Show this list of commands
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_THREADS=%s IMAGE=%s\n' \
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_THREADS)' '$(IMAGE)'
-	@printf '           SERVER=%s (make local) BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
-	  '$(SERVER)' '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
-	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
-	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           SERVER=%s (make local, make loadtest) LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
+	  '$(SERVER)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
+	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s MAX_IN_FLIGHT=%s PROCESSES=%s THRESHOLDS=%s\n' \
+	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(MAX_IN_FLIGHT)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           RESULTS=%s (make loadtest-cleanup; HOST_ADDRESS from the env)\n' '$(RESULTS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 	@printf '           KUBECONFIG_FILE=%s CLI_TIMEOUT=%s (seconds make address/kubeconfig wait for pulumi, kubectl)\n' \
@@ -95,7 +98,7 @@ local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emul
 	@$(BIN)/python -m devtools.local_stack --port '$(PORT)' --emulator-port '$(EMULATOR_PORT)' \
 	  --region '$(AWS_REGION)' --table '$(DYNAMODB_TABLE)' --bucket '$(S3_BUCKET)' --log-level '$(LOG_LEVEL)' \
 	  --workers '$(GUNICORN_WORKERS)' --threads '$(GUNICORN_THREADS)' \
-	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' \
+	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --pending-max-age '$(PENDING_MAX_AGE)' \
 	  $(if $(filter command line environment,$(origin BACKEND)),--retired-backend '$(BACKEND)')
 
 .PHONY: address
@@ -138,10 +141,16 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 	$(BIN)/python -m devtools.bench
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
-	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
-	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') \
-	  $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)')
+loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack (SERVER=gunicorn|lambda)
+	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --server '$(SERVER)' --time-scale '$(TIME_SCALE)' \
+	  --target-rps '$(TARGET_RPS)' --max-in-flight '$(MAX_IN_FLIGHT)' --processes '$(PROCESSES)' \
+	  $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)') \
+	  $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)') $(if $(RESULTS),--results '$(RESULTS)') \
+	  $(if $(filter command line,$(origin BACKEND)),--backend '$(BACKEND)')
+
+.PHONY: loadtest-cleanup
+loadtest-cleanup: $(STAMP) ## Delete the test users a killed load test left (RESULTS=results/<run>; HOST_ADDRESS to override its host)
+	$(BIN)/python -m loadtests.cleanup --results '$(RESULTS)' $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)')
 
 .PHONY: compare
 compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; one side-by-side report with costs

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-# Requests served by the API: a few quick retries, never the 60 s botocore defaults.
-SERVING: dict[str, Any] = {"connect_timeout": 2.0, "read_timeout": 5.0, "max_attempts": 3}
+# Requests served by the API: short timeouts and no retry inside botocore, never its 60 s defaults. The store
+# retries itself, only while another whole attempt fits in the request's deadline (deadline.py).
+SERVING: dict[str, Any] = {"connect_timeout": 1.0, "read_timeout": 3.0, "max_attempts": 1}
 # Readiness probes must answer fast and must not retry: the caller polls again anyway.
 PROBING: dict[str, Any] = {"connect_timeout": 1.0, "read_timeout": 1.0, "max_attempts": 1}
 
@@ -32,6 +33,8 @@ class AwsClients:
 
     def __init__(self, settings: Settings, *, probing: bool = False, session: botocore.session.Session | None = None):
         profile = PROBING if probing else SERVING
+        # The longest one attempt may take: a request starts an attempt only with this much time left.
+        self.attempt_seconds: float = profile["connect_timeout"] + profile["read_timeout"]
         self._config = Config(
             region_name=settings.region,
             connect_timeout=profile["connect_timeout"],

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_MAX_AVATAR_BYTES = 2 * 1024 * 1024
 DEFAULT_AVATAR_URL_TTL_SECONDS = 15 * 60
+# Below gunicorn's graceful timeout (25 s) and the Lambda function's timeout (15 s): a request ends, with a 503 if
+# a dependency is too slow, before the platform kills it mid-way.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 10
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -33,6 +36,7 @@ class Settings:
     max_avatar_bytes: int = DEFAULT_MAX_AVATAR_BYTES
     avatar_url_ttl_seconds: int = DEFAULT_AVATAR_URL_TTL_SECONDS
     trusted_proxies: int = 1
+    request_deadline_seconds: int = DEFAULT_REQUEST_DEADLINE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +53,7 @@ class Settings:
                 env, "AVATAR_URL_TTL_SECONDS", DEFAULT_AVATAR_URL_TTL_SECONDS, 1, 7 * 24 * 3600
             ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 1, 0, 10),
+            request_deadline_seconds=_int(env, "REQUEST_DEADLINE_SECONDS", DEFAULT_REQUEST_DEADLINE_SECONDS, 5, 60),
         )
 
 
