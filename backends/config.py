@@ -11,6 +11,7 @@ Note: ``backend`` here is this project's key (``flask-platform:backend``), set w
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -92,6 +93,48 @@ def parse(values: Mapping[str, Any], stack: str = "dev", region: str | None = No
         )
 
 
+def moved_key_commands(config: pulumi.Config, backend: str, moved_keys: Mapping[str, str]) -> list[str]:
+    """One line per flat key an older release read that the stack still sets: the new key's command, then the rm.
+
+    All of them at once, so an existing stack is migrated in one pass instead of one failed `pulumi up` per key.
+    The value is shell-quoted; a secret's value is never echoed (the error reaches the console and CI logs):
+    its line says ``--secret <value>`` instead."""
+    lines = []
+    for old, new in moved_keys.items():
+        if (value := config.get(old)) is None:
+            continue
+        secret = pulumi.runtime.is_config_secret(config.full_key(old))
+        shown = "--secret <value>" if secret else shlex.quote(value)
+        lines.append(
+            f"{old} is no longer read: the {backend} backend's settings are in its own config object. "
+            f"`pulumi config set --path {backend}.{new} {shown}` then `pulumi config rm {old}`"
+        )
+    return lines
+
+
+def keys_set_without_path(config: pulumi.Config, backend: str) -> list[str]:
+    """Lines for keys like ``<backend>.<key>`` stored literally: `pulumi config set <backend>.<key> <value>` without
+    ``--path`` makes a key of that whole name, which nothing reads, so the value would be silently ignored.
+
+    The stack's keys are the SDK's config map (``pulumi.runtime.config.CONFIG``, what the language host set) and the
+    ``PULUMI_CONFIG`` variable, the two places ``pulumi.runtime.get_config`` reads."""
+    namespace = f"{config.name}:"
+    stored = {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()}
+    dotted = sorted(
+        key.removeprefix(namespace) for key in stored if key.startswith(f"{namespace}{backend}.") and key != namespace
+    )
+    lines = []
+    for key in dotted:
+        secret = pulumi.runtime.is_config_secret(f"{namespace}{key}")
+        value = config.get(key)
+        shown = "--secret <value>" if secret or value is None else shlex.quote(value)
+        lines.append(
+            f"{key} is a key of its own, which nothing reads (it was set without --path): "
+            f"`pulumi config rm {key}` then `pulumi config set --path {key} {shown}`"
+        )
+    return lines
+
+
 def stack_config() -> dict[str, Any]:
     """The running stack's settings, as FlaskPlatform's args: the app's keys, the backend and its config object.
 
@@ -104,12 +147,11 @@ def stack_config() -> dict[str, Any]:
             args[name] = value
     if backend:
         plugin = load_plugin(backend)
-        for old, new in plugin.moved_keys.items():
-            if (value := config.get(old)) is not None:
-                raise ConfigError(
-                    f"{old} is no longer read: the {backend} backend's settings are in its own config object. "
-                    f"`pulumi config set --path {backend}.{new} {value}` then `pulumi config rm {old}`"
-                )
+        if problems := [
+            *moved_key_commands(config, backend, plugin.moved_keys),
+            *keys_set_without_path(config, backend),
+        ]:
+            raise ConfigError("\n".join(problems))
         found = config.get_object(backend)
         if found is not None and not isinstance(found, dict):
             raise ConfigError(

@@ -10,7 +10,7 @@ the app may do to them, for its role); ``build_and_push`` (the app image in a ne
 ``prebuilt`` (the one image-reference parser, ``ImageReferenceText`` for a settings field); for Kubernetes,
 ``KubernetesSettings``, ``chart_values``, ``app_environment``, ``release_app`` and ``scaling_output``; the app's
 contract (``CONTAINER_PORT``, ``LIVENESS_PATH``, ``READINESS_PATH``); ``stack_region`` (``aws:region``, else the AWS
-SDK's variables).
+SDK's variables). ARCHITECTURE.md, "Every export", says in one line what each name here is for.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from .settings import (
     BackendSettings,
     ConfigError,
     SettingProblem,
-    current_hints,
 )
 from .storage import Storage, app_policy_statements
 
@@ -78,7 +77,6 @@ __all__ = [
     "build_and_push",
     "chart_values",
     "context_digest",
-    "current_hints",
     "hpa_values",
     "prebuilt",
     "release_app",

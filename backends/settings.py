@@ -238,6 +238,8 @@ def validated(
     hints = hints or current_hints()
     try:
         return model.model_validate(dict(values), context=dict(context or {}))
+    except SettingProblem as problem:  # a check across settings (a model_validator) that names its key and fix
+        raise problem_error(problem, backend, hints) from None
     except ValidationError as error:
         first = error.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -261,11 +263,13 @@ def validated(
         raise ConfigError(f"{shown}{given}: {message}" + (f": {fix}" if fix else "")) from None
 
 
-def problem_error(problem: SettingProblem, backend: str, hints: Hints | None = None) -> ConfigError:
-    """A SettingProblem raised by a check as the ConfigError the user sees."""
+def problem_error(problem: SettingProblem, backend: str | None, hints: Hints | None = None) -> ConfigError:
+    """A SettingProblem raised by a check (``check_app``, a model_validator) as the ConfigError the user sees;
+    without ``backend`` (the app's own settings), its key is an app setting's."""
     hints = hints or current_hints()
-    key = hints.app_key(problem.key) if problem.app_setting else hints.backend_key(backend, problem.key)
-    fix = hints.fix(key, problem.example, backend_key=not problem.app_setting)
+    app_setting = problem.app_setting or backend is None
+    key = hints.app_key(problem.key) if app_setting or backend is None else hints.backend_key(backend, problem.key)
+    fix = hints.fix(key, problem.example, backend_key=not app_setting)
     return ConfigError(f"{key}: {problem.problem}: {fix}")
 
 

@@ -12,6 +12,11 @@ from .base import AVATAR_PREFIX
 
 TABLE_KEY = "email"  # the app's identity; devtools/resources.py creates the same key schema locally
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+# The app tags an avatar state=pending while no confirmed user points at it (app/users_api/store.py); this rule
+# expires such objects. 1 day is S3's shortest expiration. S3 counts it from the object's creation, rounds it up to
+# the next midnight UTC, and removes expired objects asynchronously (AWS: "Expiring objects", "lifecycle rule delay").
+PENDING_AVATAR_TAG = ("state", "pending")
+EXPIRE_PENDING_AVATARS_AFTER_DAYS = 1
 
 
 def tls_only_policy(bucket_arn: str) -> str:
@@ -114,7 +119,19 @@ class Storage(pulumi.ComponentResource):
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
                     ),
-                )
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-pending-avatars",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        and_=aws.s3.BucketLifecycleConfigurationRuleFilterAndArgs(
+                            prefix=AVATAR_PREFIX, tags=dict([PENDING_AVATAR_TAG])
+                        )
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=EXPIRE_PENDING_AVATARS_AFTER_DAYS
+                    ),
+                ),
             ],
             opts=bucket_child,
         )
@@ -133,7 +150,16 @@ def app_policy_statements(table_arn: str, bucket_arn: str) -> list[dict[str, obj
         {
             "Sid": "AvatarObjects",
             "Effect": "Allow",
-            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            # The object tagging actions mark an avatar pending and finalise it (PutObject with a Tagging header
+            # needs s3:PutObjectTagging too); GetObjectTagging lets the avatar route check the object exists.
+            "Action": [
+                "s3:DeleteObject",
+                "s3:DeleteObjectTagging",
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+            ],
             "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
         },
     ]

@@ -26,6 +26,7 @@ from concurrent.futures import TimeoutError as HandlerTimeout
 from types import FrameType
 from typing import Any
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -48,6 +49,8 @@ def event_from_request(request: Request, body: bytes) -> dict[str, Any]:
         key = name.lower()
         if key == "cookie":
             continue  # API Gateway moves cookies to the event's own list
+        if key == "transfer-encoding":
+            continue  # framing: API Gateway hands the function the whole body (apig-wsgi sets CONTENT_LENGTH)
         headers[key] = f"{headers[key]},{value}" if key in headers else value
     headers.setdefault("x-forwarded-proto", "http")
     headers.setdefault("x-forwarded-port", str(request.environ.get("SERVER_PORT", "80")))
@@ -124,7 +127,10 @@ class LambdaFront:
         request = Request(environ)
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY_BYTES:
             return _gateway_error(413, "Request Entity Too Large")(environ, start_response)
-        body = request.get_data(cache=False)
+        try:
+            body = request.get_data(cache=False)
+        except (ClientDisconnected, OSError, ValueError):  # fewer bytes than Content-Length, a broken chunk
+            return _gateway_error(400, "Bad Request")(environ, start_response)
         event = event_from_request(request, body)
         if len(json.dumps(event)) > LAMBDA_MAX_EVENT_BYTES:
             return _gateway_error(413, "Request Entity Too Large")(environ, start_response)

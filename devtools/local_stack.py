@@ -2,8 +2,11 @@
 
 Starts moto server on 127.0.0.1:EMULATOR_PORT, creates the users table and the
 avatar bucket there, starts the app under gunicorn on 127.0.0.1:PORT, waits for
-/readyz, prints the export line and serves. Ctrl-C (or SIGTERM) stops every
-child it started.
+/readyz, prints the export line and serves. Beside it runs the reconciler
+(``users_api.reconcile``) every minute: moto does not run the bucket's lifecycle
+rule, so this resolves avatars left pending longer than PENDING_MAX_AGE seconds
+(finalised when their user exists, deleted otherwise). Ctrl-C (or SIGTERM)
+stops every child it started.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from users_api.config import LOG_LEVELS  # the app's own list: checked before anything starts
+from users_api.reconcile import DEFAULT_MIN_AGE_SECONDS
 
 from .local_issuer import LocalIssuer, auth_environment
 from .make_args import MakeArgumentParser, one_of, port, whole_number
@@ -42,6 +46,7 @@ DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566, "ISSUER_PORT": 4580}
 
 
 LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
+RECONCILE_EVERY_SECONDS = 60
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,6 +84,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         whole_number(1, LAMBDA_MAX_TIMEOUT),
         default=15,
         help="with --server lambda: the function's timeout, seconds",
+    )
+    parser.add_variable(
+        "PENDING_MAX_AGE",
+        "--pending-max-age",
+        whole_number(0, 7 * 24 * 3600),
+        default=DEFAULT_MIN_AGE_SECONDS,
+        help="seconds an avatar may stay pending before the reconciler resolves it",
     )
     args = parser.parse_args(argv)
     if args.retired_backend:
@@ -118,6 +130,18 @@ def server_command(args: argparse.Namespace) -> list[str]:
     if args.server == "lambda":
         return lambda_front_command(args.port, args.lambda_timeout)
     return gunicorn_command(args.port, args.workers, args.threads)
+
+
+def reconciler_command(min_age_seconds: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "users_api.reconcile",
+        "--every",
+        str(RECONCILE_EVERY_SECONDS),
+        "--min-age",
+        str(min_age_seconds),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             log=app_log_path.open("ab"),
         )
         children[f"the app ({server_label(args.server)})"] = app
+        children["the reconciler"] = spawn(
+            reconciler_command(args.pending_max_age),
+            env=app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
+            log=(LOG_DIR / "reconciler.log").open("ab"),
+        )
         wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60, interrupted=stopping.is_set)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)

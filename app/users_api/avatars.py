@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from struct import error as struct_error
 
 from .errors import ApiError
 
@@ -34,6 +35,22 @@ JPEG_MAX_PIXELS = 48_000_000
 _JPEG_SCALES = (1, 2, 4)  # and 8, which brings any JPEG within JPEG_MAX_PIXELS under MAX_PIXELS
 # Stored avatars fit in this square: larger ones are scaled down before they are encoded.
 MAX_SIDE = 1024
+# EXIF's Orientation tag (0x0112): how a camera held sideways says which way is up. Applied to the pixels
+# before the metadata is dropped, or portrait photos would be stored sideways.
+_EXIF_ORIENTATION = 0x0112
+# A camera's multi-picture JPEG (MPO: the primary image plus previews or a second eye) is a JPEG whose first
+# picture is the photo: Pillow opens it through the JPEG plugin as format "MPO". It is stored as that JPEG.
+_JPEG_FAMILY = {"JPEG", "MPO"}
+# EXIF orientation -> the transposes that make the picture upright (as Pillow's ImageOps.exif_transpose does).
+_ORIENTATION_TRANSPOSES: dict[int, tuple[str, ...]] = {
+    2: ("FLIP_LEFT_RIGHT",),
+    3: ("ROTATE_180",),
+    4: ("FLIP_TOP_BOTTOM",),
+    5: ("TRANSPOSE",),
+    6: ("ROTATE_270",),
+    7: ("TRANSVERSE",),
+    8: ("ROTATE_90",),
+}
 # The only ancillary data an encoder may carry over: everything else (EXIF, ICC, comments, text) is dropped.
 _KEPT_INFO = {"transparency"}
 # Modes each encoder writes without conversion.
@@ -74,17 +91,20 @@ def reencode(raw: bytes) -> Avatar:
         raise _unsupported("avatar is empty: upload a PNG, JPEG, GIF or WebP image")
     try:
         with Image.open(io.BytesIO(raw), formats=list(FORMATS)) as image:
-            if image.format == "JPEG" and not image.info.get("progressive"):
+            if image.format in _JPEG_FAMILY and not image.info.get("progressive"):
                 scale = _jpeg_scale(image.width, image.height)
                 if scale > 1:  # decode at 1/scale: the size passed makes Pillow pick exactly this scale
                     image.draft(image.mode, (image.width // scale, image.height // scale))
             if image.width * image.height > MAX_PIXELS:
                 raise _unsupported(_TOO_MANY_PIXELS)
             image.load()
-            fmt = str(image.format)
+            fmt = "JPEG" if image.format in _JPEG_FAMILY else str(image.format)
+            orientation = _orientation(image)
             frame = image if image.mode in _SAVE_MODES[fmt] else image.convert(_target_mode(fmt, image.mode))
             if max(frame.size) > MAX_SIDE:
                 frame.thumbnail((MAX_SIDE, MAX_SIDE))  # in place, keeping the aspect ratio
+            for operation in _ORIENTATION_TRANSPOSES.get(orientation, ()):
+                frame = frame.transpose(Image.Transpose[operation])
             frame.info = {key: value for key, value in frame.info.items() if key in _KEPT_INFO}
             out = io.BytesIO()
             frame.save(out, format=fmt, **FORMATS[fmt][2])
@@ -97,6 +117,15 @@ def reencode(raw: bytes) -> Avatar:
         raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
     content_type, extension, _ = FORMATS[fmt]
     return Avatar(data=out.getvalue(), content_type=content_type, extension=extension)
+
+
+def _orientation(image: object) -> int:
+    """The EXIF orientation, 1 (as stored) when there is none or the EXIF block is unreadable: it is dropped anyway."""
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)  # type: ignore[attr-defined]
+    except (SyntaxError, ValueError, OSError, EOFError, KeyError, IndexError, struct_error):
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 def _jpeg_scale(width: int, height: int) -> int:

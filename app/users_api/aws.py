@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-# Requests served by the API: a few quick retries, never the 60 s botocore defaults.
-SERVING: dict[str, Any] = {"connect_timeout": 2.0, "read_timeout": 5.0, "max_attempts": 3}
+# Requests served by the API: short timeouts and no retry inside botocore, never its 60 s defaults. The store
+# retries itself, only while another whole attempt fits in the request's deadline (deadline.py).
+SERVING: dict[str, Any] = {"connect_timeout": 1.0, "read_timeout": 3.0, "max_attempts": 1}
 # Readiness probes must answer fast and must not retry: the caller polls again anyway.
 PROBING: dict[str, Any] = {"connect_timeout": 1.0, "read_timeout": 1.0, "max_attempts": 1}
 
@@ -32,6 +33,8 @@ class AwsClients:
 
     def __init__(self, settings: Settings, *, probing: bool = False, session: botocore.session.Session | None = None):
         profile = PROBING if probing else SERVING
+        # The longest one attempt may take: a request starts an attempt only with this much time left.
+        self.attempt_seconds: float = profile["connect_timeout"] + profile["read_timeout"]
         self._config = Config(
             region_name=settings.region,
             connect_timeout=profile["connect_timeout"],
@@ -43,6 +46,8 @@ class AwsClients:
         self._session = session or botocore.session.get_session()
         self._lock = threading.Lock()
         self._s3: S3Client | None = None
+        self._presign_endpoint_url = settings.presign_endpoint_url
+        self._s3_presigner: S3Client | None = None
         self.dynamodb = cast("DynamoDBClient", self._create("dynamodb", self._config))
         self.dynamodb.meta.events.register("before-parse.dynamodb.Scan", _keep_scanned_items_as_sent)
 
@@ -61,6 +66,21 @@ class AwsClients:
                     )
                     self._s3 = cast("S3Client", self._create("s3", s3_config))
         return self._s3
+
+    @property
+    def s3_presigner(self) -> S3Client:
+        """The client that presigns avatar URLs: the S3 client, or one for S3_PRESIGN_ENDPOINT_URL (never called)."""
+        if self._presign_endpoint_url is None:
+            return self.s3
+        if self._s3_presigner is None:
+            config = self.s3.meta.config  # the same signature version and path-style addressing
+            with self._lock:
+                if self._s3_presigner is None:
+                    self._s3_presigner = cast(
+                        "S3Client",
+                        self._session.create_client("s3", endpoint_url=self._presign_endpoint_url, config=config),
+                    )
+        return self._s3_presigner
 
     def _create(self, service: str, config: Config) -> Any:
         return self._session.create_client(service, endpoint_url=self._endpoint_url, config=config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_AVATAR_BYTES = 2 * 1024 * 1024
 DEFAULT_AVATAR_URL_TTL_SECONDS = 15 * 60
+# Below gunicorn's graceful timeout (25 s) and the Lambda function's timeout (15 s): a request ends, with a 503 if
+# a dependency is too slow, before the platform kills it mid-way.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 10
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -29,10 +33,14 @@ class Settings:
     table_name: str
     bucket_name: str
     endpoint_url: str | None = None
+    # The S3 endpoint avatar URLs are presigned for, when clients reach S3 at another address than the app does
+    # (an emulator the pods see as host.minikube.internal). SigV4 signs the host: it cannot be rewritten later.
+    presign_endpoint_url: str | None = None
     log_level: str = "INFO"
     max_avatar_bytes: int = DEFAULT_MAX_AVATAR_BYTES
     avatar_url_ttl_seconds: int = DEFAULT_AVATAR_URL_TTL_SECONDS
     trusted_proxies: int = 1
+    request_deadline_seconds: int = DEFAULT_REQUEST_DEADLINE_SECONDS
     auth: AuthSettings | None = None  # bearer tokens: off unless AUTH_ISSUER is set (auth_config.py)
 
     @classmethod
@@ -45,12 +53,14 @@ class Settings:
             table_name=_required(env, "DYNAMODB_TABLE", "the users table's name"),
             bucket_name=_required(env, "S3_BUCKET", "the avatar bucket's name"),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            presign_endpoint_url=_http_url(env, "S3_PRESIGN_ENDPOINT_URL"),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
             max_avatar_bytes=_int(env, "MAX_AVATAR_BYTES", DEFAULT_MAX_AVATAR_BYTES, 1, 64 * 1024 * 1024),
             avatar_url_ttl_seconds=_int(
                 env, "AVATAR_URL_TTL_SECONDS", DEFAULT_AVATAR_URL_TTL_SECONDS, 1, 7 * 24 * 3600
             ),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 1, 0, 10),
+            request_deadline_seconds=_int(env, "REQUEST_DEADLINE_SECONDS", DEFAULT_REQUEST_DEADLINE_SECONDS, 5, 60),
             auth=auth_from_env(env),
         )
 
@@ -60,6 +70,14 @@ def _required(env: Mapping[str, str], name: str, what: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set: set it to {what}")
     return value
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL: use e.g. http://127.0.0.1:4566, or unset it")
+    return value or None
 
 
 def _log_level(raw: str) -> str:

@@ -100,6 +100,7 @@ def install_request_hooks(app: Flask) -> None:
         response.headers["Server-Timing"] = f"app;dur={duration_ms:.2f}"
         response.headers[COLD_START_HEADER] = "true" if g.cold_start else "false"
         response.headers[REQUEST_ID_HEADER] = g.request_id
+        response.headers["X-Content-Type-Options"] = "nosniff"
         log.info(
             "request",
             extra={

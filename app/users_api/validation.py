@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 
 from .errors import ApiError
 
@@ -12,7 +13,9 @@ NAME_MAX_CHARS = 100
 EMAIL_MAX_CHARS = 254
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-CURSOR_MAX_CHARS = 1024
+# The longest cursor encode_cursor makes: base64 of {"e":"<email>"} with an email of EMAIL_MAX_CHARS characters
+# of up to 4 UTF-8 bytes each (1,368 characters). At 1024 a long non-ASCII address made a Link that was refused.
+CURSOR_MAX_CHARS = 4 * -(-(len('{"e":""}') + 4 * EMAIL_MAX_CHARS) // 3)
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -25,9 +28,18 @@ def parse_name(raw: str | None) -> str:
     name = raw.strip()
     if not 1 <= len(name) <= NAME_MAX_CHARS:
         raise invalid("name", f"name must be 1 to {NAME_MAX_CHARS} characters after trimming spaces")
-    if any(ch < " " or ch == "\x7f" for ch in name):
-        raise invalid("name", "name must not contain control characters")
+    if any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in name):
+        raise invalid(
+            "name",
+            "name must not contain control or invisible formatting characters (C0/C1 controls, direction"
+            " overrides, zero-width characters, byte-order marks, line or paragraph separators)",
+        )
     return name
+
+
+# Unicode categories a displayed name never needs: Cc (C0 and C1 controls, DEL), Cf (format: RTL/LTR overrides and
+# isolates, zero-width space and joiners, BOM, soft hyphen), Zl/Zp (line and paragraph separators), Cs (surrogates).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 def parse_email(raw: str | None) -> str:
@@ -76,7 +88,8 @@ def parse_limit(raw: str | None) -> int:
 
 def encode_cursor(last_key: dict[str, str]) -> str:
     """The next page's position, opaque to clients (base64url of the last key's email)."""
-    payload = json.dumps({"e": last_key["email"]}, separators=(",", ":")).encode()
+    # UTF-8, not \uXXXX escapes: an escaped character takes 6 bytes, so long non-ASCII addresses overflowed the limit.
+    payload = json.dumps({"e": last_key["email"]}, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 

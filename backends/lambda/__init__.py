@@ -240,6 +240,7 @@ class Backend(pulumi.ComponentResource):
                 "functionName": self.function.name,
                 "apiId": api.id,
                 "functionLogGroup": function_logs.name,
+                "accessLogGroup": access_logs.name,  # the cost model measures its ingested bytes per request
                 "packageBytes": built.size_bytes,
             },
         )

@@ -31,7 +31,8 @@ PLATFORM_TAGS = {
     "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
 }
 RUNTIMES = ("python3.12", "python3.13")  # Amazon Linux 2023: glibc 2.34, so manylinux_2_28 wheels load
-NOT_FOR_LAMBDA = {"gunicorn"}  # the container's server; Lambda serves through apig-wsgi
+# The container's server and its gevent workers (with what only they need); Lambda serves through apig-wsgi.
+NOT_FOR_LAMBDA = {"gunicorn", "gevent", "greenlet", "zope.event", "zope.interface", "packaging"}
 BOTOCORE_SERVICES_KEPT = {"dynamodb", "s3"}
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no build time leaks into the hash
 

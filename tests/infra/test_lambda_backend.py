@@ -12,7 +12,9 @@ import pytest
 
 from backends.config import parse
 from backends.settings import app_setting_keys
+from backends.storage import PENDING_AVATAR_TAG
 from tests.infra.conftest import ACCOUNT, REGION, RecordingMocks
+from users_api.store import PENDING, STATE_TAG
 
 lambda_backend = importlib.import_module("backends.lambda")
 package = importlib.import_module("backends.lambda.package")
@@ -90,6 +92,9 @@ def test_the_bucket_blocks_all_four_public_access_paths(mocks: RecordingMocks, o
     }
 
 
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
 def test_the_bucket_is_owner_enforced_encrypted_and_drops_incomplete_uploads(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
@@ -97,12 +102,25 @@ def test_the_bucket_is_owner_enforced_encrypted_and_drops_incomplete_uploads(
     encryption = mocks.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     ).inputs
-    lifecycle = mocks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
+    lifecycle = mocks.one(LIFECYCLE).inputs
 
     assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     assert encryption["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
     assert lifecycle["rules"][0]["status"] == "Enabled"
     assert lifecycle["rules"][0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+def test_the_bucket_expires_pending_avatars_after_a_day(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
+    """The app tags an avatar state=pending until its user is confirmed (issue 11): unresolved ones expire."""
+    rules = {rule["id"]: rule for rule in mocks.one(LIFECYCLE).inputs["rules"]}
+
+    assert rules["expire-pending-avatars"] == {
+        "id": "expire-pending-avatars",
+        "status": "Enabled",
+        "filter": {"and": {"prefix": "avatars/", "tags": {"state": "pending"}}},
+        "expiration": {"days": 1},
+    }
+    assert (STATE_TAG, PENDING) == PENDING_AVATAR_TAG, "the tag the app writes is the one the rule matches"
 
 
 def test_the_bucket_policy_denies_every_request_without_tls(mocks: RecordingMocks, outputs: dict[str, Any]) -> None:
@@ -151,7 +169,14 @@ def test_the_function_role_may_do_exactly_what_the_app_does(mocks: RecordingMock
             {
                 "Sid": "AvatarObjects",
                 "Effect": "Allow",
-                "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                "Action": [
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectTagging",
+                    "s3:GetObject",
+                    "s3:GetObjectTagging",
+                    "s3:PutObject",
+                    "s3:PutObjectTagging",
+                ],
                 "Resource": f"{bucket_arn}/avatars/*",
             },
         ],

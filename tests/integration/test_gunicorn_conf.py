@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.processes import REPO_ROOT, free_port, gunicorn_command
+from devtools.processes import REPO_ROOT, free_port, gunicorn_command, spawn, stop, wait_for_http
+from devtools.resources import app_environment
+from tests.support import REGION, image_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +66,24 @@ def test_gunicorn_writes_nothing_under_an_unwritable_home_and_logs_no_control_so
     assert "control server" not in log.lower(), log
     assert ".gunicorn" not in log, log
     assert "[ERROR]" not in log, log
+
+
+def test_gunicorn_does_not_let_a_local_client_forge_the_scheme(moto_server: str, names: tuple[str, str]) -> None:
+    """Item 8: with TRUSTED_PROXIES=0 nobody's X-Forwarded-Proto counts, not even a peer on 127.0.0.1."""
+    port = free_port()
+    process = spawn(gunicorn_command(port), env=app_environment(moto_server, REGION, *names, trusted_proxies=0))
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/livez", process, timeout=60)
+        created = requests.post(
+            f"http://127.0.0.1:{port}/user",
+            data={"name": "Forger", "email": "forger@example.com"},
+            files={"avatar": ("a.png", image_bytes(), "image/png")},
+            headers={"X-Forwarded-Proto": "https"},
+            timeout=30,
+        )
+    finally:
+        stop(process)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["avatar_url"].startswith(f"http://127.0.0.1:{port}/")
+    assert created.headers["Location"].startswith("http://")

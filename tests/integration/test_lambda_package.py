@@ -93,7 +93,7 @@ def test_the_package_holds_the_app_and_leaves_out_what_lambda_does_not_need(buil
     assert "users_api/lambda_handler.py" in names
     assert "users_api/openapi.json" in names
     assert any(name.startswith("users_api/__pycache__/") and name.endswith(".pyc") for name in names)
-    assert not any(name.startswith(("gunicorn/", "bin/")) for name in names)
+    assert not any(name.startswith(("gunicorn/", "gevent/", "greenlet/", "zope/", "bin/")) for name in names)
     assert "users_api/wsgi.py" not in names
     assert botocore_services == {"dynamodb", "s3"}
 

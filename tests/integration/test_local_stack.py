@@ -64,7 +64,11 @@ def test_make_local_serves_the_readme_commands_and_stops_every_child_on_ctrl_c(
     assert lines[-1].strip() == f"export HOST_ADDRESS=http://127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}"
     children = psutil.Process(process.pid).children(recursive=True)
-    assert len(children) >= 3, "moto server, the gunicorn master and its worker"
+    assert len(children) >= 4, "moto server, the gunicorn master and its worker, the reconciler"
+    reconcilers = [child.cmdline() for child in children if "users_api.reconcile" in child.cmdline()]
+    assert reconcilers == [[sys.executable, "-m", "users_api.reconcile", "--every", "60", "--min-age", "1200"]], (
+        "moto runs no lifecycle rule: make local resolves pending avatars itself"
+    )
 
     with avatar_file.open("rb") as avatar:
         created = requests.post(

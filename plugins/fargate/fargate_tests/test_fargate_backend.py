@@ -1,5 +1,5 @@
 """The fargate backend under Pulumi mocks: its resource graph, the task role's policy, the autoscaling target and
-policy, the ALB's health check on /readyz, and the outputs the load tests and the comparison read."""
+policy, the ALB's health check on /livez, and the outputs the load tests and the comparison read."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_awsx as awsx
 import pytest
 
 from backends import known_backends, load_plugin
 from backends.config import ConfigError, parse
 from backends.plugin import AVATAR_PREFIX, CONTAINER_PORT
 from flask_platform_fargate import Backend, FargateSettings, plugin
-from flask_platform_fargate.scaling import keep_autoscaled_desired_count
+from flask_platform_fargate.scaling import ECS_SERVICE, keep_autoscaled_desired_count
 from tests.infra.conftest import FARGATE_ALB_HOSTNAME, IMAGE_DIGEST, REGION, Recorded, RecordingMocks, stack_config
+from users_api import gunicorn_conf
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE_NAME = "users-api"  # the service is named after the app, unique in the stack's own cluster
@@ -124,7 +126,14 @@ def test_the_task_role_holds_exactly_the_apps_statements(mocks: RecordingMocks, 
         {
             "Sid": "AvatarObjects",
             "Effect": "Allow",
-            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Action": [
+                "s3:DeleteObject",
+                "s3:DeleteObjectTagging",
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+            ],
             "Resource": f"{bucket_arn}/{AVATAR_PREFIX}*",
         },
     ]
@@ -132,14 +141,15 @@ def test_the_task_role_holds_exactly_the_apps_statements(mocks: RecordingMocks, 
     assert task_definition["taskRole"] == {"roleArn": role.outputs["arn"]}
 
 
-def test_the_alb_checks_readyz_on_the_apps_port_and_forwards_http(
+def test_the_alb_checks_livez_on_the_apps_port_and_forwards_http(
     mocks: RecordingMocks, outputs: dict[str, Any]
 ) -> None:
     alb = mocks.one("aws:lb/loadBalancer:LoadBalancer")
     target_group = mocks.one("aws:lb/targetGroup:TargetGroup")
     listener = mocks.one("aws:lb/listener:Listener").inputs
 
-    assert target_group.inputs["healthCheck"]["path"] == "/readyz"
+    # /livez, not /readyz: on ECS a failed ALB check replaces the task, so a DynamoDB or S3 outage must not cycle them
+    assert target_group.inputs["healthCheck"]["path"] == "/livez"
     assert target_group.inputs["healthCheck"]["matcher"] == "200"
     assert (target_group.inputs["port"], target_group.inputs["protocol"]) == (CONTAINER_PORT, "HTTP")
     assert target_group.inputs["targetType"] == "ip"
@@ -149,6 +159,36 @@ def test_the_alb_checks_readyz_on_the_apps_port_and_forwards_http(
     assert (alb.inputs["loadBalancerType"], alb.inputs["internal"]) == ("application", False)
     assert alb.inputs["subnets"] == ["subnet-0pub1", "subnet-0pub2"]
     assert outputs["url"] == f"http://{FARGATE_ALB_HOSTNAME}"
+
+
+CERTIFICATE = f"arn:aws:acm:{REGION}:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_with_a_certificate_the_alb_serves_https_and_redirects_http(mocks: RecordingMocks) -> None:
+    outputs = deploy(mocks, certificateArn=CERTIFICATE, hostname="API.Example.com.")
+    listeners = {resource.name: resource.inputs for resource in mocks.of_type("aws:lb/listener:Listener")}
+    target_group = mocks.one("aws:lb/targetGroup:TargetGroup")
+    alb_group = mocks.one_named("aws:ec2/securityGroup:SecurityGroup", "users-api-alb")
+
+    https, http = listeners["users-api-https"], listeners["users-api-http"]
+    assert (https["port"], https["protocol"], https["certificateArn"]) == (443, "HTTPS", CERTIFICATE)
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"  # not the API's TLS 1.0 default
+    assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": target_group.outputs["arn"]}]
+    assert http["defaultActions"] == [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+    ]
+    assert sorted(rule["fromPort"] for rule in alb_group["ingress"]) == [80, 443]
+    assert outputs["url"] == "https://api.example.com"
+
+
+def test_without_a_certificate_there_is_one_http_listener_and_no_https_port(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    (listener,) = mocks.of_type("aws:lb/listener:Listener")
+    alb_group = mocks.one_named("aws:ec2/securityGroup:SecurityGroup", "users-api-alb")
+
+    assert listener.inputs["protocol"] == "HTTP"
+    assert [rule["fromPort"] for rule in alb_group["ingress"]] == [80]
 
 
 def test_the_tasks_take_traffic_only_from_the_alb_in_private_subnets(
@@ -244,21 +284,72 @@ def test_autoscaling_tracks_cpu_between_min_and_max_tasks(mocks: RecordingMocks)
     assert service_inputs(mocks)["desiredCount"] == 3  # at creation; the transform leaves it to the autoscaler
 
 
-def test_the_autoscalers_desired_count_survives_the_next_up() -> None:
-    service = pulumi.ResourceTransformArgs(
-        True, "aws:ecs/service:Service", "svc", {"desiredCount": 2}, pulumi.ResourceOptions()
-    )
-    other = pulumi.ResourceTransformArgs(
-        True, "aws:ecs/taskDefinition:TaskDefinition", "td", {}, pulumi.ResourceOptions()
-    )
+def child_service(opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceTransformArgs:
+    """What the engine hands a transform for awsx's child service (awsx/ecs/fargateService.ts: ``{parent: this}``)."""
+    props = {"desiredCount": 2, "name": SERVICE_NAME}
+    return pulumi.ResourceTransformArgs(True, ECS_SERVICE, "users-api-service", props, opts or pulumi.ResourceOptions())
 
-    changed = keep_autoscaled_desired_count(service)
+
+def test_awsxs_child_service_leaves_the_count_to_the_autoscaler_and_is_deleted_before_it_is_replaced() -> None:
+    changed = keep_autoscaled_desired_count(child_service())
 
     assert changed is not None
     assert changed.opts is not None
     assert changed.opts.ignore_changes == ["desiredCount"]
-    assert changed.props == {"desiredCount": 2}
+    # A named ECS service cannot be created while the old one of that name is ACTIVE: delete first.
+    assert changed.opts.delete_before_replace is True
+    assert changed.props == {"desiredCount": 2, "name": SERVICE_NAME}
+
+
+def test_the_transform_keeps_what_the_child_already_had() -> None:
+    parent = pulumi.ResourceOptions(ignore_changes=["tags"], protect=False)
+    changed = keep_autoscaled_desired_count(child_service(parent))
+
+    assert changed is not None
+    assert changed.opts is not None
+    assert changed.opts.ignore_changes == ["tags", "desiredCount"]
+    assert changed.opts.protect is False
+
+
+@pytest.mark.parametrize(
+    "typ", ["aws:ecs/taskDefinition:TaskDefinition", "aws:iam/role:Role", "aws:ec2/securityGroup:SecurityGroup"]
+)
+def test_the_transform_leaves_awsxs_other_children_alone(typ: str) -> None:
+    other = pulumi.ResourceTransformArgs(True, typ, "users-api-service", {}, pulumi.ResourceOptions())
+
     assert keep_autoscaled_desired_count(other) is None
+
+
+def test_the_transform_is_a_transforms_option_so_it_reaches_the_remote_components_child(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """awsx's FargateService is a multi-language component: the legacy ``transformations`` never reach its
+    children, the ``transforms`` option does (the engine calls it back for each child)."""
+    seen: list[pulumi.ResourceOptions] = []
+    original = awsx.ecs.FargateService.__init__
+
+    def recording(self: awsx.ecs.FargateService, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(kwargs["opts"])
+        original(self, resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(awsx.ecs.FargateService, "__init__", recording)
+    deploy(mocks)
+
+    (opts,) = seen
+    assert opts.transforms == [keep_autoscaled_desired_count]
+    assert not opts.transformations
+
+
+def test_a_leaving_task_finishes_its_requests_before_it_is_stopped(
+    mocks: RecordingMocks, outputs: dict[str, Any]
+) -> None:
+    """The ALB drains a deregistered task, then ECS sends SIGTERM, then SIGKILL after the stop timeout: the drain
+    covers gunicorn's longest request, and gunicorn's graceful shutdown fits in the stop timeout."""
+    target_group = mocks.one("aws:lb/targetGroup:TargetGroup").inputs
+
+    assert target_group["deregistrationDelay"] >= gunicorn_conf.timeout
+    assert container(mocks)["stopTimeout"] > gunicorn_conf.graceful_timeout
+    assert container(mocks)["stopTimeout"] <= 120  # Fargate's ceiling for stopTimeout (ECS API reference)
 
 
 def test_the_logs_keep_the_stacks_retention(mocks: RecordingMocks) -> None:
@@ -304,11 +395,21 @@ def test_the_outputs_fill_the_contract_and_the_scaling_output_is_exactly_the_ecs
         ({"vpcCidr": "10.0.0.0/24"}, "must be a /16 to /20 block"),
         ({"image": "https://registry/app"}, "is not an image reference"),
         ({"desiredTasks": 3}, "fargate.desiredTasks is not a setting of the fargate backend"),
+        ({"certificateArn": CERTIFICATE}, "certificateArn needs hostname"),
+        (
+            {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x", "hostname": "api.example.com"},
+            "is not an ACM certificate ARN",
+        ),
+        (
+            {"certificateArn": CERTIFICATE.replace(REGION, "eu-west-1"), "hostname": "api.example.com"},
+            f"is a certificate in eu-west-1, but the stack (aws:region) is in {REGION}",
+        ),
+        ({"certificateArn": CERTIFICATE, "hostname": "not a name"}, "is not a DNS name"),
     ],
 )
 def test_bad_settings_are_named_with_the_fix(settings: dict[str, Any], says: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        parse({"backend": "fargate", "fargate": settings})
+        parse({"backend": "fargate", "fargate": settings}, region=REGION)
 
     assert says in str(failure.value)
 

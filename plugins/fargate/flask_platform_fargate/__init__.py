@@ -6,7 +6,7 @@ Serverless containers, no cluster to run: the middle ground between the lambda a
 
 What it builds, with awsx (pulumi-awsx 3.11.0, whose SDK signatures these calls follow) and pulumi-aws 7.51:
 an awsx VPC (public subnets for the ALB, private ones for the tasks), an ECS cluster, an ALB whose target group
-checks ``/readyz`` (network.py), an awsx ``FargateService`` whose task role holds exactly the app's statements,
+checks ``/livez`` (network.py), an awsx ``FargateService`` whose task role holds exactly the app's statements,
 a log group with the stack's retention, and Application Auto Scaling: a scalable target (min..max tasks) with
 a CPU target-tracking policy (scaling.py).
 """
@@ -40,7 +40,10 @@ from .settings import FargateSettings
 
 __all__ = ["Backend", "FargateSettings", "container_image", "plugin", "task_role_policy"]
 CONTAINER_NAME = "app"
-HEALTH_CHECK_GRACE_SECONDS = 60  # a new task's first /readyz checks are not held against it
+HEALTH_CHECK_GRACE_SECONDS = 60  # a new task's first health checks are not held against it
+# SIGTERM to SIGKILL: gunicorn's graceful_timeout (25 s, app/users_api/gunicorn_conf.py) must fit. Fargate's default
+# is 30 s too (ContainerDefinition.stopTimeout, ECS API reference); said here so the pairing is visible and tested.
+STOP_TIMEOUT_SECONDS = 30
 
 
 def aws_region() -> str:
@@ -87,7 +90,9 @@ class Backend(pulumi.ComponentResource):
         vpc = create_vpc(name, settings, region, tags, parent=self)
         alb_group = load_balancer_security_group(name, vpc, settings, tags, parent=self)
         tasks_group = task_security_group(name, vpc, alb_group, tags, parent=self)
-        target_group, load_balancer = application_load_balancer(name, vpc, alb_group, tags, parent=self)
+        target_group, load_balancer = application_load_balancer(
+            name, vpc, alb_group, settings.certificate_arn, tags, parent=self
+        )
         cluster = aws.ecs.Cluster(f"{name}-cluster", tags=tags, opts=child)
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -146,6 +151,7 @@ class Backend(pulumi.ComponentResource):
                     image=container_image(image),
                     essential=True,
                     readonly_root_filesystem=True,
+                    stop_timeout=STOP_TIMEOUT_SECONDS,
                     mount_points=[awsx.ecs.TaskDefinitionMountPointArgs(source_volume="tmp", container_path="/tmp")],
                     port_mappings=[
                         awsx.ecs.TaskDefinitionPortMappingArgs(container_port=CONTAINER_PORT, target_group=target_group)
@@ -178,7 +184,11 @@ class Backend(pulumi.ComponentResource):
             "architecture": settings.architecture,
         }
         self.deployment = Deployment(
-            url=hostname.apply(lambda host: f"http://{host}" if host else ""),
+            url=(
+                f"https://{settings.hostname}"  # the name the certificate covers, not the ALB's own
+                if settings.certificate_arn
+                else hostname.apply(lambda host: f"http://{host}" if host else "")
+            ),
             backend="fargate",
             table_name=storage.table.name,
             bucket_name=storage.bucket.bucket,

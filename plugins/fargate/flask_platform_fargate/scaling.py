@@ -19,6 +19,7 @@ SERVICE_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
 CPU_METRIC = "ECSServiceAverageCPUUtilization"
 ECS_SERVICE = "aws:ecs/service:Service"
+DESIRED_COUNT = "desiredCount"  # the engine's (camelCase) property name, as ignoreChanges takes it
 
 
 def autoscaling(
@@ -58,12 +59,27 @@ def autoscaling(
 
 
 def keep_autoscaled_desired_count(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-    """awsx's FargateService sets the ECS service's desiredCount (awsx/ecs/fargateService.ts: ``desiredCount: 1,
-    ...args``) with no ignoreChanges, so each `pulumi up` would reset what the autoscaler chose; this transform,
-    which reaches awsx's child service, leaves desiredCount to Application Auto Scaling after creation."""
+    """Two options for awsx's child ECS service, which the FargateService's own options cannot reach.
+
+    awsx's FargateService builds the service as ``new aws.ecs.Service(name, {desiredCount: 1, ...args, ...},
+    {parent: this})`` (awsx/ecs/fargateService.ts at pulumi/pulumi-awsx e60adf3c, lines 73-89): no ignoreChanges,
+    so each `pulumi up` would reset the count Application Auto Scaling chose. ``ignoreChanges: [desiredCount]``
+    leaves it to the autoscaler after creation.
+
+    The service has a fixed name (the app's: the scaling target and the load tests address it as
+    ``service/<cluster>/<name>``), and ECS refuses a second ACTIVE service of the same name in a cluster
+    ("Creation of service was not idempotent", hashicorp/terraform-provider-aws#605 and #2283), so Pulumi's
+    default create-before-delete replacement would fail half-way. ``deleteBeforeReplace`` deletes the old
+    service first (a short outage on the rare replacing change, e.g. a new cluster), instead of a failed `up`.
+
+    Registered as a ``transforms`` option (not the legacy ``transformations``, which never reach the children of
+    a multi-language component such as awsx's): the engine calls it back for each child of the remote component.
+    """
     if args.type_ != ECS_SERVICE:
         return None
-    ignored = [*(args.opts.ignore_changes or []), "desiredCount"]
     return pulumi.ResourceTransformResult(
-        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=ignored))
+        props=args.props,
+        opts=pulumi.ResourceOptions.merge(
+            args.opts, pulumi.ResourceOptions(ignore_changes=[DESIRED_COUNT], delete_before_replace=True)
+        ),
     )

@@ -4,9 +4,10 @@ FlaskPlatform's ``backend_config``. Each setting's type, default, bounds and des
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from backends.plugin import BackendSettings, ImageReferenceText
 
@@ -22,6 +23,10 @@ TASK_MEMORY_MIB: dict[int, tuple[int, ...]] = {
 }
 # The CPU architectures of a task's runtimePlatform.cpuArchitecture; the image is built for the same one.
 IMAGE_ARCHITECTURES = {"X86_64": "x86_64", "ARM64": "arm64"}
+# The eks backend's rules for the same two settings (backends/eks/settings.py), restated because a plugin imports only
+# the plugin API: an ACM certificate of the stack's region, and the DNS name it covers.
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class FargateSettings(BackendSettings):
@@ -57,6 +62,40 @@ class FargateSettings(BackendSettings):
         "single", description="single (cheapest) or onePerAz (a zone's loss does not cut the others' egress)."
     )
     vpc_cidr: str = Field("10.0.0.0/16", description="The VPC's IPv4 block, /16 to /20.")
+    certificate_arn: str = Field(
+        "",
+        description="An ACM certificate of the stack's region: the ALB then serves HTTPS and redirects HTTP to it "
+        "(needs hostname). Empty: plain HTTP only.",
+        examples=["arn:aws:acm:<region>:<account>:certificate/<id>"],
+    )
+    hostname: str = Field(
+        "", description="The DNS name the certificate covers, pointed at the ALB (albHostname) by its owner."
+    )
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str, info: ValidationInfo) -> str:
+        certificate = CERTIFICATE_ARN.match(value)
+        if value and not certificate:
+            raise ValueError(
+                "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); leave it empty "
+                "for HTTP only"
+            )
+        region = (info.context or {}).get("region")
+        if certificate and region and certificate["region"] != region:
+            raise ValueError(  # CreateListener refuses a certificate of another region
+                f"is a certificate in {certificate['region']}, but the stack (aws:region) is in {region}: an ALB only "
+                f"uses certificates of its own region; request or import one in {region}"
+            )
+        return value
+
+    @field_validator("hostname")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        value = value.lower().rstrip(".")
+        if value and not HOSTNAME.match(value):
+            raise ValueError("is not a DNS name (e.g. api.example.com)")
+        return value
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -71,6 +110,12 @@ class FargateSettings(BackendSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.certificate_arn and not self.hostname:
+            raise ValueError(
+                "certificateArn needs hostname, the name the certificate covers (no certificate covers the ALB's own "
+                "*.elb.amazonaws.com name): set hostname to it (e.g. api.example.com), then point that name at the "
+                "ALB (the albHostname output)"
+            )
         if self.min_tasks > self.max_tasks:
             raise ValueError(
                 f"minTasks={self.min_tasks} is above maxTasks={self.max_tasks}: raise maxTasks to {self.min_tasks} "
