@@ -14,8 +14,8 @@ is appended to ``deleted-users.txt``, so a second pass only tries the rest.
 from __future__ import annotations
 
 import json
-import sys
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -60,7 +60,7 @@ class Cleanup:
         return f"cleanup: {len(self.left)} of {self.recorded} test users are left"
 
 
-AUTH_TOKEN_VARIABLE = "LOCUST_AUTH_TOKEN"  # as the locustfile's --auth-token reads it
+AUTH_TOKEN_VARIABLE = "LOCUST_AUTH_TOKEN"  # noqa: S105 - a variable name, not a secret; the locustfile reads it too
 
 
 def delete_recorded(host: str, folder: Path, *, parallel: int = PARALLEL, deadline_s: float = DEADLINE_S) -> Cleanup:
