@@ -22,7 +22,11 @@ LOG_LEVEL ?= INFO
 GUNICORN_WORKERS ?= 2
 GUNICORN_WORKER_CONNECTIONS ?= 1000
 SERVER ?= gunicorn
-BACKEND ?= gunicorn
+AUTH ?= off
+ISSUER_PORT ?= 4580
+# make token
+SCOPE ?= users:write
+EXPIRES ?= 3600
 LAMBDA_TIMEOUT ?= 15
 PENDING_MAX_AGE ?= 1200
 IMAGE ?= flask-platform/users-api:dev
@@ -30,7 +34,9 @@ IMAGE ?= flask-platform/users-api:dev
 SCENARIO ?= smoke
 TIME_SCALE ?= 1
 TARGET_RPS ?= 0
+MAX_IN_FLIGHT ?= 50
 PROCESSES ?= 0
+RESULTS ?=
 THRESHOLDS ?=
 AVATAR_MIX ?=
 # make compare / compare-local
@@ -38,8 +44,9 @@ STACKS ?=
 KUBECONFIG_FILE ?=
 RATE ?= 5
 COST_RPS ?= 50
-# make localdev
+# make localdev, make minikube-image
 STACK ?= minikube
+MINIKUBE_PROFILE ?= minikube
 # make package-lambda
 RUNTIME ?= python3.12
 ARCH ?= arm64
@@ -52,10 +59,13 @@ help: ## Show this list of commands
 	  '$(PORT)' '$(EMULATOR_PORT)' '$(AWS_REGION)' '$(DYNAMODB_TABLE)' '$(S3_BUCKET)'
 	@printf '           LOG_LEVEL=%s GUNICORN_WORKERS=%s GUNICORN_WORKER_CONNECTIONS=%s IMAGE=%s\n' \
 	  '$(LOG_LEVEL)' '$(GUNICORN_WORKERS)' '$(GUNICORN_WORKER_CONNECTIONS)' '$(IMAGE)'
-	@printf '           SERVER=%s (make local) BACKEND=%s LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
-	  '$(SERVER)' '$(BACKEND)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
-	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s PROCESSES=%s THRESHOLDS=%s (HOST_ADDRESS from the env)\n' \
-	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           SERVER=%s (make local, make loadtest) LAMBDA_TIMEOUT=%s RUNTIME=%s ARCH=%s\n' \
+	  '$(SERVER)' '$(LAMBDA_TIMEOUT)' '$(RUNTIME)' '$(ARCH)'
+	@printf '           AUTH=%s ISSUER_PORT=%s (make local: on, a local token issuer) SCOPE=%s EXPIRES=%s (make token)\n' \
+	  '$(AUTH)' '$(ISSUER_PORT)' '$(SCOPE)' '$(EXPIRES)'
+	@printf '           SCENARIO=%s TIME_SCALE=%s TARGET_RPS=%s MAX_IN_FLIGHT=%s PROCESSES=%s THRESHOLDS=%s\n' \
+	  '$(SCENARIO)' '$(TIME_SCALE)' '$(TARGET_RPS)' '$(MAX_IN_FLIGHT)' '$(PROCESSES)' '$(THRESHOLDS)'
+	@printf '           RESULTS=%s (make loadtest-cleanup; HOST_ADDRESS from the env)\n' '$(RESULTS)'
 	@printf '           AVATAR_MIX=%s (the avatars sign-ups upload, FORMAT:SIZE,...; empty: the default mix)\n' '$(AVATAR_MIX)'
 	@printf '           STACKS=%s RATE=%s COST_RPS=%s STACK=%s\n' '$(STACKS)' '$(RATE)' '$(COST_RPS)' '$(STACK)'
 	@printf '           KUBECONFIG_FILE=%s CLI_TIMEOUT=%s (seconds make address/kubeconfig wait for pulumi, kubectl)\n' \
@@ -97,7 +107,12 @@ local: $(LOCAL_STAMP) ## Run the API on 127.0.0.1:PORT with an embedded AWS emul
 	  --workers '$(GUNICORN_WORKERS)' --worker-connections '$(GUNICORN_WORKER_CONNECTIONS)' \
 	  $(if $(filter command line environment,$(origin GUNICORN_THREADS)),--retired-threads '$(GUNICORN_THREADS)') \
 	  --server '$(SERVER)' --lambda-timeout '$(LAMBDA_TIMEOUT)' --pending-max-age '$(PENDING_MAX_AGE)' \
+	  --auth '$(AUTH)' --issuer-port '$(ISSUER_PORT)' \
 	  $(if $(filter command line environment,$(origin BACKEND)),--retired-backend '$(BACKEND)')
+
+.PHONY: token
+token: $(LOCAL_STAMP) ## Print an access token from `make local AUTH=on`'s issuer (SCOPE, EXPIRES seconds, ISSUER_PORT)
+	@$(BIN)/python -m devtools.token --issuer-port '$(ISSUER_PORT)' --scope '$(SCOPE)' --expires '$(EXPIRES)'
 
 .PHONY: address
 address: ## Print `export HOST_ADDRESS=...` for the selected stack, or the local address
@@ -139,10 +154,16 @@ bench: $(STAMP) ## Measure CPU per request, time to first response and to ready 
 	$(BIN)/python -m devtools.bench
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack
-	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --backend '$(BACKEND)' --time-scale '$(TIME_SCALE)' \
-	  --target-rps '$(TARGET_RPS)' --processes '$(PROCESSES)' $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') \
-	  $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)')
+loadtest: $(STAMP) ## Run SCENARIO (smoke, steady, ramp, spike, soak) against HOST_ADDRESS or a fresh local stack (SERVER=gunicorn|lambda)
+	$(BIN)/python -m loadtests.run --scenario '$(SCENARIO)' --server '$(SERVER)' --time-scale '$(TIME_SCALE)' \
+	  --target-rps '$(TARGET_RPS)' --max-in-flight '$(MAX_IN_FLIGHT)' --processes '$(PROCESSES)' \
+	  $(if $(THRESHOLDS),--thresholds-file '$(THRESHOLDS)') $(if $(AVATAR_MIX),--avatar-mix '$(AVATAR_MIX)') \
+	  $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)') $(if $(RESULTS),--results '$(RESULTS)') \
+	  $(if $(filter command line,$(origin BACKEND)),--backend '$(BACKEND)')
+
+.PHONY: loadtest-cleanup
+loadtest-cleanup: $(STAMP) ## Delete the test users a killed load test left (RESULTS=results/<run>; HOST_ADDRESS to override its host)
+	$(BIN)/python -m loadtests.cleanup --results '$(RESULTS)' $(if $(HOST_ADDRESS),--host '$(HOST_ADDRESS)')
 
 .PHONY: compare
 compare: $(STAMP) ## Run SCENARIO at RATE against each Pulumi stack in STACKS; one side-by-side report with costs
@@ -156,14 +177,18 @@ compare-local: $(STAMP) ## The same comparison for the local container path and 
 	  --time-scale '$(TIME_SCALE)' --cost-rps '$(COST_RPS)'
 
 .PHONY: minikube-image
-minikube-image: ## Build the app image into Minikube from app/Dockerfile (pulled with IfNotPresent)
-	@$(PYTHON) -m devtools.minikube_image
+minikube-image: ## Build the app image into Minikube (MINIKUBE_PROFILE), tagged with the app's content digest
+	@$(PYTHON) -m devtools.minikube_image --check --profile '$(MINIKUBE_PROFILE)'
+	@$(MAKE) $(STAMP)
+	$(BIN)/python -m devtools.minikube_image --profile '$(MINIKUBE_PROFILE)'
 
 .PHONY: localdev
-localdev: ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT), then pulumi up
-	@$(PYTHON) -m devtools.localdev --check --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
+localdev: ## Create and configure a Minikube stack in one step (STACK, EMULATOR_PORT, MINIKUBE_PROFILE), then pulumi up
+	@$(PYTHON) -m devtools.localdev --check --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)' \
+	  --profile '$(MINIKUBE_PROFILE)'
 	@$(MAKE) $(STAMP)
-	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)'
+	$(BIN)/python -m devtools.localdev --stack '$(STACK)' --emulator-port '$(EMULATOR_PORT)' \
+	  --profile '$(MINIKUBE_PROFILE)'
 
 .PHONY: package-lambda
 package-lambda: $(STAMP) ## Build the Lambda zip for RUNTIME (python3.12) and ARCH (arm64) into .build/lambda

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from .base import BackendPlugin
 from .settings import current_hints
 
 ENTRY_POINT_GROUP = "flask_platform.backends"
+# A backend's name is its config object's key, set as `pulumi config set --path <name>.<key>`, and its entry point's
+# name. Pulumi's property path grammar (pulumi/pulumi sdk/go/common/resource/properties_path.go, ParsePropertyPath)
+# names a property `[a-zA-Z_$][a-zA-Z0-9_$]*`: a dot or bracket starts a path, and a dash is outside the grammar
+# (the parser accepts it only by being lenient). Lower-case, so the type token's <Name> is the name in CamelCase.
+BACKEND_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+BACKEND_NAME_RULE = "lower-case letters and digits, starting with a letter, words joined by single underscores"
 _HERE = Path(__file__).resolve().parent
 
 
@@ -28,7 +35,7 @@ class UnknownBackend(pulumi.RunError):
 
 
 class NotABackend(pulumi.RunError):
-    """A package registered as a backend does not provide a BackendPlugin."""
+    """A package registered as a backend does not provide a BackendPlugin, or registers it under an invalid name."""
 
 
 def builtin_backends() -> list[str]:
@@ -54,6 +61,12 @@ def load_plugin(name: str | None) -> BackendPlugin:
             raise UnknownBackend(
                 f"unknown backend {name!r}: choose one of {known} {how} "
                 "(a backend of another package is listed once that package is installed in this project's .venv)"
+            )
+        if not BACKEND_NAME.match(name):
+            raise NotABackend(
+                f"backend {name!r} is registered under an invalid name: a backend's name is {BACKEND_NAME_RULE} "
+                f"(it is the config key `flask-platform:<name>` and the entry point's name): rename the entry point "
+                f"in the group {ENTRY_POINT_GROUP} of its package's pyproject.toml, and its BackendPlugin's name"
             )
         found = matching[0].load()
     if not isinstance(found, BackendPlugin) or found.name != name:

@@ -27,6 +27,7 @@ AVATAR_PREFIX = "avatars/"  # the app stores every avatar under this key prefix
 # The app's REQUEST_DEADLINE_SECONDS in a container: below gunicorn's graceful timeout (25 s,
 # app/users_api/gunicorn_conf.py, which refuses to start otherwise), so a request running at SIGTERM ends in the drain.
 CONTAINER_REQUEST_DEADLINE_SECONDS = 10
+DEFAULT_WRITE_SCOPE = "users:write"  # the app's default AUTH_SCOPE (app/users_api/auth_config.py)
 SettingsOf = TypeVar("SettingsOf", bound=BackendSettings)
 
 
@@ -41,6 +42,34 @@ def folder_digest(folder: Path, skip: Callable[[Path], bool]) -> str:
         digest.update(relative.as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """Who may write: the token issuer, the audience, and what was set of the scope, the read flag and the JWKS URL.
+
+    The app checks tokens itself on every backend (app/users_api/auth.py); a backend with a gateway that can check
+    JWTs (an API gateway's JWT authorizer) checks them there too. Unset values stay the app's defaults."""
+
+    issuer: str
+    audience: str
+    scope: str | None = None
+    protect_reads: bool | None = None
+    jwks_url: str | None = None
+
+    @property
+    def write_scope(self) -> str:
+        return self.scope or DEFAULT_WRITE_SCOPE
+
+    def app_environment(self) -> dict[str, str]:
+        environment = {"AUTH_ISSUER": self.issuer, "AUTH_AUDIENCE": self.audience}
+        if self.scope is not None:
+            environment["AUTH_SCOPE"] = self.scope
+        if self.protect_reads is not None:
+            environment["AUTH_PROTECT_READS"] = str(self.protect_reads).lower()
+        if self.jwks_url is not None:
+            environment["AUTH_JWKS_URL"] = self.jwks_url
+        return environment
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,7 @@ class AppSpec:
     log_retention_days: int = 14
     deletion_protection: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
+    auth: AuthSpec | None = None  # bearer-token authentication; None: off (the app's default)
 
     def settings_as(self, kind: type[SettingsOf]) -> SettingsOf:
         """The backend's settings as its own class (a backend reads only its own)."""
@@ -71,6 +101,8 @@ class AppSpec:
         environment = {"LOG_LEVEL": self.log_level} if self.log_level else {}
         if self.max_avatar_bytes is not None:
             environment["MAX_AVATAR_BYTES"] = str(self.max_avatar_bytes)
+        if self.auth is not None:
+            environment.update(self.auth.app_environment())
         return environment
 
 
@@ -117,3 +149,6 @@ class BackendPlugin:
     factory: BackendFactory
     description: str
     moved_keys: Mapping[str, str] = field(default_factory=dict)
+    # Whether the deployment is reachable from the internet: `pulumi up` with authentication off then warns. A
+    # backend that only serves on a developer's machine says False.
+    public: bool = True

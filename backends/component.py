@@ -44,6 +44,18 @@ class FlaskPlatformArgs(TypedDict, total=False):
     """Days CloudWatch keeps the logs the backend creates (a CloudWatch retention value, default 14)."""
     deletion_protection: bool
     """Protect the users table; destroy then retains it, the bucket and the image repository (default true)."""
+    auth_issuer: str
+    """Turns on bearer-token authentication: the token issuer's https URL, exactly as tokens carry it in iss (e.g. a
+    Cognito user pool's https://cognito-idp.<region>.amazonaws.com/<pool id>). Needs auth_audience. Unset: writes are
+    open to anyone who can reach the API (and `pulumi up` of a public backend warns)."""
+    auth_audience: str
+    """The audience tokens must be issued for (aud, or client_id for Cognito access tokens). Needs auth_issuer."""
+    auth_scope: str
+    """The scope POST /user and DELETE /users/{email} need (unset: the app's default, users:write)."""
+    auth_protect_reads: bool
+    """Reads need a valid token too (any scope) (unset: the app's default, false: reads are open)."""
+    auth_jwks_url: str
+    """The issuer's JWKS URL, when OIDC discovery from auth_issuer cannot find it (unset: discovery)."""
     backend_config: dict[str, Any]
     """The chosen backend's own settings, keyed as in its stack config object (camelCase, e.g. {"memoryMb": 1024}).
     Each installed backend's keys are the schema type <Name>BackendConfig, with their defaults and bounds; unknown
@@ -75,8 +87,11 @@ class FlaskPlatform(pulumi.ComponentResource):
             stack=pulumi.get_stack(),
             region=stack_region(),
         )
-        factory = load_plugin(spec.backend).factory
+        plugin = load_plugin(spec.backend)
         super().__init__(TYPE_TOKEN, name, {}, opts)
+        if plugin.public and spec.auth is None:
+            pulumi.log.warn(open_api_warning(spec.backend), resource=self)
+        factory = plugin.factory
         self.deployment: Deployment = factory(name, spec, pulumi.ResourceOptions(parent=self)).deployment
         self.url = pulumi.Output.from_input(self.deployment.url)
         self.backend = pulumi.Output.from_input(self.deployment.backend)
@@ -94,6 +109,15 @@ class FlaskPlatform(pulumi.ComponentResource):
                 "extras": self.extras,
             }
         )
+
+
+def open_api_warning(backend: str) -> str:
+    return (
+        f"authentication is off: anyone who reaches this {backend} deployment's URL can create and delete users. "
+        "Turn it on with `pulumi config set authIssuer https://<your issuer>` and "
+        "`pulumi config set authAudience <audience>`, or the component's auth_issuer and auth_audience "
+        "(README: Authentication)"
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from . import load_plugin
-from .base import AppSpec
+from .base import AppSpec, AuthSpec
 from .settings import (
     CONFIG_HINTS,
     PROJECT,
@@ -67,8 +67,15 @@ def build_spec(
         log_level=app.log_level,
         log_retention_days=app.log_retention_days,
         deletion_protection=app.deletion_protection,
+        auth=auth_spec(app),
         tags={"project": PROJECT, "app": app.app_name, "stack": stack, "backend": plugin.name, "managed-by": "pulumi"},
     )
+
+
+def auth_spec(app: AppSettings) -> AuthSpec | None:
+    if app.auth_issuer is None or app.auth_audience is None:
+        return None
+    return AuthSpec(app.auth_issuer, app.auth_audience, app.auth_scope, app.auth_protect_reads, app.auth_jwks_url)
 
 
 def parse(values: Mapping[str, Any], stack: str = "dev", region: str | None = None) -> AppSpec:

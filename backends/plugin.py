@@ -12,7 +12,7 @@ function, ``RECONCILE_COMMAND`` for a container, every ``RECONCILE_EVERY_MINUTES
 ``prebuilt`` (the one image-reference parser, ``ImageReferenceText`` for a settings field); for Kubernetes,
 ``KubernetesSettings``, ``chart_values``, ``app_environment``, ``release_app`` and ``scaling_output``; the app's
 contract (``CONTAINER_PORT``, ``LIVENESS_PATH``, ``READINESS_PATH``); ``stack_region`` (``aws:region``, else the AWS
-SDK's variables).
+SDK's variables). ARCHITECTURE.md, "Every export", says in one line what each name here is for.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .base import (
     LIVENESS_PATH,
     READINESS_PATH,
     AppSpec,
+    AuthSpec,
     BackendComponent,
     BackendFactory,
     BackendPlugin,
@@ -48,7 +49,6 @@ from .settings import (
     BackendSettings,
     ConfigError,
     SettingProblem,
-    current_hints,
 )
 from .storage import (
     RECONCILE_COMMAND,
@@ -75,6 +75,7 @@ __all__ = [
     "AppImage",
     "AppSettings",
     "AppSpec",
+    "AuthSpec",
     "BackendComponent",
     "BackendFactory",
     "BackendPlugin",
@@ -90,7 +91,6 @@ __all__ = [
     "build_and_push",
     "chart_values",
     "context_digest",
-    "current_hints",
     "hpa_values",
     "prebuilt",
     "reconciler_policy_statements",

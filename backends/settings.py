@@ -25,9 +25,10 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import pulumi
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 PROJECT = "flask-platform"
@@ -95,6 +96,22 @@ def _app_name(value: str) -> str:
     return value
 
 
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            "must be an https URL without query or fragment, exactly as the issuer writes it in its tokens"
+        )
+    return value
+
+
+def _scope(value: str) -> str:
+    # RFC 6749 section 3.3: one scope-token, printable ASCII without space, '"' or '\\'.
+    if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", value):
+        raise ValueError("must be one OAuth scope: printable characters without spaces, e.g. users:write")
+    return value
+
+
 class AppSettings(SettingsModel):
     """The app's settings, whatever the backend. ``None`` means "not set": the app keeps its own default."""
 
@@ -103,6 +120,38 @@ class AppSettings(SettingsModel):
     log_level: Annotated[str, AfterValidator(_log_level)] | None = Field(None, examples=["INFO"])
     log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(14, examples=[14])
     deletion_protection: bool = Field(True, examples=[True])
+    # Bearer-token authentication (the app's AUTH_* variables): off unless auth_issuer is set.
+    auth_issuer: Annotated[str, AfterValidator(_https_url)] | None = Field(
+        None, examples=["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"]
+    )
+    auth_audience: str | None = Field(None, min_length=1, max_length=256, examples=["users-api"])
+    auth_scope: Annotated[str, AfterValidator(_scope)] | None = Field(None, examples=["users:write"])
+    auth_protect_reads: bool | None = Field(None, examples=[True])
+    auth_jwks_url: Annotated[str, AfterValidator(_https_url)] | None = Field(
+        None, examples=["https://issuer.example.com/.well-known/jwks.json"]
+    )
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> AppSettings:
+        hints = current_hints()
+        issuer, audience = hints.app_key("auth_issuer"), hints.app_key("auth_audience")
+        if (self.auth_issuer is None) != (self.auth_audience is None):
+            missing = "auth_audience" if self.auth_audience is None else "auth_issuer"
+            example = AppSettings.model_fields[missing].examples[0]  # type: ignore[index]
+            raise ValueError(
+                f"{issuer} and {audience} go together (authentication needs both): set {hints.app_key(missing)} too, "
+                f"{hints.fix(hints.app_key(missing), example, backend_key=False)}, or neither"
+            )
+        others = ("auth_scope", "auth_protect_reads", "auth_jwks_url")
+        if self.auth_issuer is None and (given := [name for name in others if getattr(self, name) is not None]):
+            raise ValueError(
+                f"{hints.app_key(given[0])} is set but authentication is off: set {issuer} and {audience}, or unset it"
+            )
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_issuer is not None
 
 
 @dataclass(frozen=True)
@@ -189,6 +238,8 @@ def validated(
     hints = hints or current_hints()
     try:
         return model.model_validate(dict(values), context=dict(context or {}))
+    except SettingProblem as problem:  # a check across settings (a model_validator) that names its key and fix
+        raise problem_error(problem, backend, hints) from None
     except ValidationError as error:
         first = error.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -212,11 +263,13 @@ def validated(
         raise ConfigError(f"{shown}{given}: {message}" + (f": {fix}" if fix else "")) from None
 
 
-def problem_error(problem: SettingProblem, backend: str, hints: Hints | None = None) -> ConfigError:
-    """A SettingProblem raised by a check as the ConfigError the user sees."""
+def problem_error(problem: SettingProblem, backend: str | None, hints: Hints | None = None) -> ConfigError:
+    """A SettingProblem raised by a check (``check_app``, a model_validator) as the ConfigError the user sees;
+    without ``backend`` (the app's own settings), its key is an app setting's."""
     hints = hints or current_hints()
-    key = hints.app_key(problem.key) if problem.app_setting else hints.backend_key(backend, problem.key)
-    fix = hints.fix(key, problem.example, backend_key=not problem.app_setting)
+    app_setting = problem.app_setting or backend is None
+    key = hints.app_key(problem.key) if app_setting or backend is None else hints.backend_key(backend, problem.key)
+    fix = hints.fix(key, problem.example, backend_key=not app_setting)
     return ConfigError(f"{key}: {problem.problem}: {fix}")
 
 

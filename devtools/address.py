@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .make_args import MakeArgumentParser, port
+from .minikube_profile import ProfileError, host_system, node_port_host, parse_profiles
 from .stack import StackError, kubeconfig_text, run_cli, selected_stack, stack_outputs, write_private
 
 COMMAND = "make address"
@@ -31,8 +32,8 @@ def selected_stack_url() -> tuple[str | None, str]:
         return None, why
     values = stack_outputs(COMMAND)
     url = values.get("url")
-    if not url and values.get("backend") == "minikube":
-        url = minikube_url(values)
+    if values.get("backend") == "minikube":  # asked of minikube now: its IP and driver outlive no restart
+        url = minikube_url(values) or url
     if not url and values.get("backend") == "eks":
         url = ingress_url(stack)
     if not url:
@@ -91,13 +92,43 @@ def warn_if_unresolved(url: str) -> None:
 
 
 def minikube_url(outputs: dict[str, Any]) -> str | None:
-    """The Minikube node's IP (asked of minikube itself) and the release's NodePort."""
+    """The address this machine reaches the release's NodePort on, asked of minikube now (the profile is the stack's
+    kube context): the node's IP, or where the docker driver publishes the port on macOS, Windows and WSL."""
     minikube = shutil.which("minikube")
     node_port = outputs.get("nodePort")
     if minikube is None or node_port is None:
         return None
-    ip = run_cli(COMMAND, [minikube, "ip"], "minikube ip", "check `minikube status`").stdout.strip()
-    return f"http://{ip}:{node_port}" if ip else None
+    profile = str(outputs.get("kubeContext") or "minikube")
+    listed = run_cli(
+        COMMAND, [minikube, "profile", "list", "-o", "json"], "minikube profile list", "check `minikube status`"
+    )
+    try:
+        cluster = parse_profiles(listed.stdout).get(profile)
+    except ProfileError as error:
+        raise StackError(f"{COMMAND}: {error}") from None
+    if cluster is None:
+        raise StackError(
+            f"{COMMAND}: the stack deploys to Minikube profile {profile!r}, which does not exist: "
+            f"`minikube start -p {profile}`, then `make localdev MINIKUBE_PROFILE={profile}`"
+        )
+
+    def node_ip() -> str:
+        return run_cli(
+            COMMAND, [minikube, "-p", profile, "ip"], "minikube ip", "check `minikube status`"
+        ).stdout.strip()
+
+    try:
+        host = node_port_host(
+            cluster,
+            int(node_port),
+            node_ip,
+            host_system(),
+            str(outputs.get("namespace") or "users-api"),
+            str(outputs.get("releaseName") or "users-api"),
+        )
+    except ProfileError as error:
+        raise StackError(f"{COMMAND}: {error}") from None
+    return f"http://{host}:{node_port}" if host else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from types import FrameType
 from users_api.config import LOG_LEVELS  # the app's own list: checked before anything starts
 from users_api.reconcile import DEFAULT_MIN_AGE_SECONDS
 
+from .local_issuer import LocalIssuer, auth_environment
 from .make_args import MakeArgumentParser, one_of, port, whole_number
 from .processes import (
     IN_USE,
@@ -41,7 +42,7 @@ from .resources import app_environment, create_resources
 
 LOG_DIR = REPO_ROOT / ".local"
 SERVERS = ("gunicorn", "lambda")
-DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566}
+DEFAULT_PORTS = {"PORT": 5000, "EMULATOR_PORT": 4566, "ISSUER_PORT": 4580}
 
 
 LAMBDA_MAX_TIMEOUT = 900  # seconds: Lambda's own limit
@@ -77,6 +78,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="gunicorn",
         help="gunicorn (the container's server) or lambda (the Lambda handler behind a local HTTP API)",
     )
+    parser.add_variable(
+        "AUTH", "--auth", one_of(("on", "off")), default="off", help="bearer tokens from a local issuer"
+    )
+    parser.add_variable(
+        "ISSUER_PORT", "--issuer-port", port, default=DEFAULT_PORTS["ISSUER_PORT"], help="AUTH=on: the issuer's port"
+    )
     # BACKEND= was this variable's name; it now means only the deployment's backend (`pulumi config set backend`).
     parser.add_argument("--retired-backend", default="", help=argparse.SUPPRESS)
     parser.add_variable(
@@ -106,6 +113,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.port == args.emulator_port:
         parser.error(f"PORT and EMULATOR_PORT are both {args.port}: give them different values")
+    if args.auth == "on" and args.issuer_port in (args.port, args.emulator_port):
+        parser.error(f"ISSUER_PORT is {args.issuer_port}, as PORT or EMULATOR_PORT: give it a port of its own")
     return args
 
 
@@ -150,7 +159,8 @@ def reconciler_command(min_age_seconds: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for name, value in (("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)):
+    ports = [("PORT", args.port), ("EMULATOR_PORT", args.emulator_port)]
+    for name, value in ports + ([("ISSUER_PORT", args.issuer_port)] if args.auth == "on" else []):
         problem = port_problem(name, value)
         if problem:
             print(f"make local: {problem}", file=sys.stderr)
@@ -165,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     children: dict[str, subprocess.Popen[bytes]] = {}
+    issuers: list[LocalIssuer] = []
     emulator_log = (LOG_DIR / "emulator.log").open("ab")
     app_log_path = LOG_DIR / "app.log"
     try:
@@ -180,12 +191,19 @@ def main(argv: list[str] | None = None) -> int:
             f" (logs: {_shown(app_log_path)}) ...",
             flush=True,
         )
+        issuer = LocalIssuer(args.issuer_port).start() if args.auth == "on" else None
+        if issuer is not None:
+            issuers.append(issuer)
+            print(f"      with a local token issuer on {issuer.url} (make token prints a token)", flush=True)
         app = spawn(
             server_command(args),
-            env={  # the API's own URLs are built on its address here, never on a client's Host
-                **app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
-                "PUBLIC_URL": f"http://127.0.0.1:{args.port}",
-            },
+            env=auth_environment(
+                {  # the API's own URLs are built on its address here, never on a client's Host
+                    **app_environment(endpoint_url, args.region, args.table, args.bucket, args.log_level),
+                    "PUBLIC_URL": f"http://127.0.0.1:{args.port}",
+                },
+                issuer,
+            ),
             log=app_log_path.open("ab"),
         )
         children[f"the app ({server_label(args.server)})"] = app
@@ -197,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_http(f"http://127.0.0.1:{args.port}/readyz", app, timeout=60, interrupted=stopping.is_set)
         print("\nThe users API is up. In another shell:\n", flush=True)
         print(f"export HOST_ADDRESS=http://127.0.0.1:{args.port}", flush=True)
+        if args.auth == "on":
+            print(f"export TOKEN=$(make token ISSUER_PORT={args.issuer_port})   # writes need it", flush=True)
         print(f"\nAPI docs: http://127.0.0.1:{args.port}/docs/   Ctrl-C stops everything.", flush=True)
         while not stopping.is_set():
             for label, child in children.items():
@@ -217,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopping ...", flush=True)
         for child in reversed(children.values()):
             stop(child)
+        for issuer in issuers:
+            issuer.stop()
         emulator_log.close()
         print("stopped: every process make local started has exited.", flush=True)
 

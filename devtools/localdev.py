@@ -1,29 +1,44 @@
 """``make localdev``: a Minikube stack in one step, with its AWS emulator reachable from the pods.
 
-1. Minikube must be running (``minikube start``); the metrics-server addon is
-   enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
-2. An AWS emulator must answer on this machine's EMULATOR_PORT (4566). With
-   none, LocalStack 4.14.0 (the last image that runs without an auth token)
-   is started in Docker; any emulator works, e.g. moto: ``.venv/bin/moto_server
-   -H 0.0.0.0 -p 4566``. The pods reach it as ``host.minikube.internal``:
-   nobody pastes an IP address anywhere.
-3. The app image is built into Minikube (``make minikube-image``).
-4. The Pulumi stack is selected (or created) and configured: backend minikube,
-   the Minikube IP for the ``url`` output; then ``pulumi up``.
+1. Minikube's profile ``PROFILE`` (default ``minikube``, also the stack's kube context) must be running; the
+   metrics-server addon is enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
+2. The AWS emulator on this machine's EMULATOR_PORT (4566) is identified (LocalStack or moto server) and must answer
+   from inside Minikube as ``host.minikube.internal``; with nothing listening, LocalStack 4.14.0 (the last image that
+   runs without an auth token) is started in Docker. Anything else is refused with the fix
+   (``devtools/emulator_probe.py``).
+3. The app image is built into Minikube, tagged with the app's content digest (``make minikube-image``), so a
+   changed app rolls out and an unchanged one is no change.
+4. The Pulumi stack is selected (or created) and configured: backend minikube, the profile's context, the host
+   this machine reaches the NodePort on (``devtools/minikube_profile.py``: the node IP, or the port the docker
+   driver publishes on macOS, Windows and WSL); then ``pulumi up --refresh``: an emulator restarted since the last
+   run lost the table and bucket, the refresh sees that and the update creates them again.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 
+from .emulator_probe import Emulator, EmulatorError, check_reachable_from_pods, identify
 from .make_args import MakeArgumentParser, port
+from .minikube_profile import (
+    Profile,
+    ProfileError,
+    host_system,
+    node_port_host,
+    parse_profiles,
+    start_command,
+)
 from .processes import REPO_ROOT, port_in_use
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
-APP_IMAGE = "flask-platform/users-api:dev"
+LOCALSTACK_START_SECONDS = 90.0
+DEFAULT_NODE_PORT, DEFAULT_NAMESPACE, DEFAULT_APP_NAME = 30080, "users-api", "users-api"
+SIZED_FOR_CPUS = 4  # MINIKUBE_START's: the HPA's default maximum fits at the chart's requests
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -46,33 +61,81 @@ def need_minikube() -> str:
     return need("minikube", "install it from https://minikube.sigs.k8s.io/docs/start/")
 
 
-def check_minikube_running(minikube: str, run: Runner = subprocess.run) -> None:
-    status = run([minikube, "status"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+def check_minikube_running(minikube: str, profile: str = "minikube", run: Runner = subprocess.run) -> None:
+    status = run([minikube, "-p", profile, "status"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if status.returncode != 0:
-        raise LocaldevError("Minikube is not running: start it with `minikube start --cpus 2 --memory 4g`")
+        start = start_command(profile, DEFAULT_NODE_PORT, host_system(), "docker")
+        raise LocaldevError(f"Minikube profile {profile!r} is not running: start it with `{start}`")
 
 
-def image_build_command(minikube: str) -> list[str]:
+def read_profile(minikube: str, profile: str, run: Runner = subprocess.run) -> Profile:
+    listed = run(
+        [minikube, "profile", "list", "-o", "json"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    found = parse_profiles(listed.stdout or "{}").get(profile)
+    if found is None:
+        start = start_command(profile, DEFAULT_NODE_PORT, host_system(), "docker")
+        raise LocaldevError(f"Minikube has no profile {profile!r}: create it with `{start}`")
+    return found
+
+
+def app_image_reference() -> str:
+    """The tag the minikube backend deploys by default: the app's content digest (the plugin API's)."""
+    from backends.minikube import local_image_reference  # Pulumi's SDK: only once the toolchain is installed
+
+    return local_image_reference()
+
+
+def image_build_command(minikube: str, profile: str, reference: str) -> list[str]:
     """Build the app's image (app/Dockerfile) inside Minikube, where the pods pull it with IfNotPresent."""
-    return [minikube, "image", "build", "--tag", APP_IMAGE, "app"]
+    return [minikube, "-p", profile, "image", "build", "--tag", reference, "app"]
 
 
 def step(number: int, text: str) -> None:
     print(f"[{number}/4] {text}", flush=True)
 
 
-def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> None:
+def warn(text: str) -> None:
+    print(f"make localdev: warning: {text}", file=sys.stderr, flush=True)
+
+
+def wait_for_emulator(emulator_port: int, timeout: float = LOCALSTACK_START_SECONDS) -> Emulator:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return identify(emulator_port)
+        except EmulatorError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def localdev(
+    stack: str, emulator_port: int, profile: str = "minikube", run: Runner = subprocess.run, system: str | None = None
+) -> None:
     minikube = need_minikube()
     pulumi = need("pulumi", PULUMI_HOW)
+    system = system or host_system()
 
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
 
-    step(1, "checking Minikube and enabling metrics-server ...")
-    check_minikube_running(minikube, run)
-    call([minikube, "addons", "enable", "metrics-server"])
+    def stack_config(key: str, default: str) -> str:
+        found = call([pulumi, "config", "get", "--path", key], check=False)
+        return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else default
 
-    step(2, f"checking for an AWS emulator on port {emulator_port} ...")
+    step(1, f"checking Minikube (profile {profile!r}) and enabling metrics-server ...")
+    check_minikube_running(minikube, profile, run)
+    cluster = read_profile(minikube, profile, run)
+    if 0 < cluster.cpus < SIZED_FOR_CPUS:
+        warn(
+            f"profile {profile!r} has {cluster.cpus} CPUs: at the chart's requests the HPA's maximum does not fit and "
+            f"scale-out pods stay Pending. For a load test, recreate it: `minikube -p {profile} delete && "
+            f"{start_command(profile, DEFAULT_NODE_PORT, system, cluster.driver)}`"
+        )
+    call([minikube, "-p", profile, "addons", "enable", "metrics-server"])
+
+    step(2, f"checking the AWS emulator on port {emulator_port} ...")
     if not port_in_use(emulator_port):
         docker = need(
             "docker",
@@ -81,54 +144,74 @@ def localdev(stack: str, emulator_port: int, run: Runner = subprocess.run) -> No
         call(
             [
                 docker,
-                "run",
-                "--detach",
-                "--rm",
-                "--name",
-                "flask-platform-localstack",
-                "--publish",
-                f"{emulator_port}:4566",
-                LOCALSTACK_IMAGE,
+                *("run", "--detach", "--rm", "--name", "flask-platform-localstack"),
+                *("--publish", f"{emulator_port}:4566", LOCALSTACK_IMAGE),
             ]
         )
+        emulator = wait_for_emulator(emulator_port)
+    else:
+        emulator = identify(emulator_port)
+    check_reachable_from_pods(minikube, profile, emulator_port, emulator, run, cwd=str(REPO_ROOT))
+    print(f"      {emulator.kind} answers on port {emulator_port}, and from the pods", flush=True)
 
-    step(3, f"building {APP_IMAGE} into Minikube ...")
-    call(image_build_command(minikube))
+    reference = app_image_reference()
+    step(3, f"building {reference} into Minikube ...")
+    call(image_build_command(minikube, profile, reference))
 
-    step(4, f"configuring stack {stack!r} and running pulumi up ...")
+    step(4, f"configuring stack {stack!r} and running pulumi up --refresh ...")
     if call([pulumi, "stack", "select", stack], check=False).returncode != 0:
         call([pulumi, "stack", "init", stack])
-    ip = call([minikube, "ip"]).stdout.strip()
+    node_port = int(stack_config("minikube.nodePort", str(DEFAULT_NODE_PORT)))
+    host = node_port_host(
+        cluster,
+        node_port,
+        lambda: call([minikube, "-p", profile, "ip"]).stdout.strip(),
+        system,
+        stack_config("minikube.namespace", DEFAULT_NAMESPACE),
+        stack_config("appName", DEFAULT_APP_NAME),
+    )
     call([pulumi, "config", "set", "backend", "minikube"])
     # The minikube backend's settings are in its config object (backends/minikube/settings.py); a stack made before
     # they moved holds the old flat keys, which the program now refuses: they go, with their values set anew.
-    for old in ("minikubeIp", "emulatorUrl", "emulatorUrlFromPods"):
+    for old in ("minikubeIp", "emulatorUrl", "emulatorUrlFromPods", "minikubeContext"):
         call([pulumi, "config", "rm", old], check=False)
     for key, value in (
-        ("minikube.ip", ip),
+        ("minikube.context", profile),  # minikube names the kube context after the profile
+        ("minikube.ip", host),
         ("minikube.emulatorUrl", f"http://localhost:{emulator_port}"),
         ("minikube.emulatorUrlFromPods", f"http://host.minikube.internal:{emulator_port}"),
     ):
         call([pulumi, "config", "set", "--path", key, value])
-    run([pulumi, "up", "--yes"], cwd=REPO_ROOT, check=True)  # its own progress, straight to the terminal
-    print("\nThe app is up: `make address` prints its address (the Minikube IP and the release's NodePort).")
+    # --refresh: the stack's record of the table and bucket is checked against the emulator, so what an emulator
+    # restart lost is created again instead of being assumed present (LocalStack's community state is ephemeral).
+    run([pulumi, "up", "--yes", "--refresh"], cwd=REPO_ROOT, check=True)  # its own progress, to the terminal
+    print(f"\nThe app is up at http://{host}:{node_port} (`make address` prints the export line).")
+
+
+def profile_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
+        raise ValueError(f"{value!r} is not a Minikube profile name (letters, digits, '.', '_', '-')")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = MakeArgumentParser("localdev", description=(__doc__ or "").splitlines()[0])
     parser.add_variable("STACK", "--stack", default="minikube", help="the Pulumi stack to create or reuse")
     parser.add_variable("EMULATOR_PORT", "--emulator-port", port, default=4566, help="the emulator's port")
+    parser.add_variable(
+        "MINIKUBE_PROFILE", "--profile", profile_name, default="minikube", help="the Minikube profile (minikube -p)"
+    )
     parser.add_argument(
         "--check", action="store_true", help="only check the prerequisites (before the toolchain is installed)"
     )
     args = parser.parse_args(argv)
     try:
         if args.check:
-            check_minikube_running(need_minikube())
+            check_minikube_running(need_minikube(), args.profile)
             need("pulumi", PULUMI_HOW)
             return 0
-        localdev(args.stack, args.emulator_port)
-    except LocaldevError as exc:
+        localdev(args.stack, args.emulator_port, args.profile)
+    except (LocaldevError, EmulatorError, ProfileError) as exc:
         print(f"make localdev: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:

@@ -107,6 +107,17 @@ class MakeArgumentParser(argparse.ArgumentParser):
         checked.__name__ = getattr(convert, "__name__", "value")
         return self.add_argument(flag, type=checked, default=default, help=f"{help} (Make: {variable})")
 
+    def add_renamed(self, old: str, new: str, flag: str) -> None:
+        """A Make variable renamed ``new``: the Makefile passes ``flag`` only when ``old`` was given, and it stops here.
+
+        The message names the new variable with the value given, so the fix is to retype one word.
+        """
+
+        def refuse(raw: str) -> str:
+            self.error(f"{old}={raw!r} is now called {new}: use {self.prog} {new}={raw}")
+
+        self.add_argument(flag, type=refuse, help=argparse.SUPPRESS)
+
     def error(self, message: str) -> NoReturn:
         """One line, ``make <target>: <message>``, and exit 2: no usage block the user did not ask for."""
         self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")

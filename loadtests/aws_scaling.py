@@ -11,8 +11,10 @@ Metrics used, from AWS's documentation:
   throttle refuses gets a 429 from API Gateway and never reaches the function:
   it is in ``Count`` and ``4xx`` but in neither ``Invocations`` nor
   ``Throttles``.
-- ``AWS/Logs`` ``IncomingBytes`` (dimension ``LogGroupName``): what the run's
-  log lines cost to ingest.
+- ``AWS/Logs`` ``IncomingBytes`` (dimension ``LogGroupName``, Sum): what the run's
+  log lines cost to ingest, for the function's log group and for the stage's
+  access-log group (one JSON line per request, billed at the same ingestion
+  price; the stack's ``accessLogGroup`` output).
 - The function's ``REPORT`` lines (text log format, tab-separated): ``Duration``,
   ``Billed Duration``, ``Memory Size``, ``Init Duration`` (cold starts only; since
   INIT is billed, a cold start's ``Billed Duration`` holds it, e.g. ``Duration:
@@ -56,7 +58,7 @@ from .cloudwatch import (
     weighted_mean,
 )
 from .kubernetes_scaling import mean_request_rate
-from .watching import FAILED, NOT_APPLICABLE, PASSED, UNOBSERVED, ScalingResult, Watcher, run_origin, seconds
+from .watching import FAILED, PASSED, UNOBSERVED, ScalingResult, Watcher, run_origin, seconds
 
 DEFAULT_ACCOUNT_CONCURRENCY = 1000
 
@@ -67,7 +69,9 @@ def _aws_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
-def lambda_queries(function_name: str, api_id: str | None, log_group: str | None) -> list[MetricQuery]:
+def lambda_queries(
+    function_name: str, api_id: str | None, log_group: str | None, access_log_group: str | None = None
+) -> list[MetricQuery]:
     function = {"FunctionName": function_name}
     queries = [
         MetricQuery("concurrency", "AWS/Lambda", "ConcurrentExecutions", function, "Maximum"),
@@ -87,6 +91,9 @@ def lambda_queries(function_name: str, api_id: str | None, log_group: str | None
         ]
     if log_group:
         queries.append(MetricQuery("log_bytes", "AWS/Logs", "IncomingBytes", {"LogGroupName": log_group}, "Sum"))
+    if access_log_group:
+        dimensions = {"LogGroupName": access_log_group}
+        queries.append(MetricQuery("access_log_bytes", "AWS/Logs", "IncomingBytes", dimensions, "Sum"))
     return queries
 
 
@@ -185,17 +192,19 @@ def evaluate_lambda(
     cold_starts: int,
     allow_throttles: bool,
     reports: ReportLines | None = None,
+    where: str | None = None,
 ) -> ScalingResult:
     """No throttles (Lambda's or the stage's), no function errors, concurrency below its real limit."""
     series = polled.series
     details: dict[str, Any] = {"coldStarts": cold_starts, "concurrencyLimit": limit.limit, "limitSource": limit.source}
     if reports is not None:
         details.update(reports.details())
-    if not series.get("concurrency"):
+    if not series.get("concurrency"):  # the function is there to be watched: not seeing it is never "not applicable"
         return ScalingResult(
-            NOT_APPLICABLE,
-            [f"CloudWatch had no ConcurrentExecutions data points for the run after {polled.waited_s:.0f} s: nothing"
-             " to judge"],
+            UNOBSERVED,
+            [f"CloudWatch had no ConcurrentExecutions data points for {where or 'the function'} during the run after"
+             f" {polled.waited_s:.0f} s: nothing to judge (did the load reach this function? is it the stack's"
+             " region?)"],
             details,
         )  # fmt: skip
     invocations, throttles, errors = (total(series.get(key, {})) for key in ("invocations", "throttles", "errors"))
@@ -245,7 +254,12 @@ def evaluate_lambda(
         if server_errors:
             reasons.append(f"API Gateway answered {server_errors:g} requests with a 5xx")
     if "log_bytes" in series and invocations:
-        details["logBytesPerRequest"] = total(series["log_bytes"]) / invocations
+        details["functionLogBytesPerRequest"] = total(series["log_bytes"]) / invocations
+        details["logBytesPerRequest"] = details["functionLogBytesPerRequest"]
+        requests = total(series.get("api_count", {}))
+        if "access_log_bytes" in series and requests:  # the stage's access log: one line per API request
+            details["accessLogBytesPerRequest"] = total(series["access_log_bytes"]) / requests
+            details["logBytesPerRequest"] += details["accessLogBytesPerRequest"] * requests / invocations
     status = FAILED if reasons else PASSED
     if not polled.settled:  # a note, not a failure: CloudWatch being late says nothing of the deployment
         reasons.append(
@@ -253,6 +267,10 @@ def evaluate_lambda(
             " missing (judged on what had arrived)"
         )
     return ScalingResult(status, reasons, details)
+
+
+def incomplete(problems: Sequence[str]) -> str:
+    return f"CloudWatch returned incomplete results ({', '.join(problems)}): figures may be low"
 
 
 class LambdaWatcher(Watcher):
@@ -272,6 +290,7 @@ class LambdaWatcher(Watcher):
         logs: Any = None,
         api_id: str | None = None,
         log_group: str | None = None,
+        access_log_group: str | None = None,
         results: Path | None = None,
         poll_every_s: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -279,7 +298,7 @@ class LambdaWatcher(Watcher):
         super().__init__(interval_s=3600, results=results)
         self.scaling, self.function_name, self.allow_throttles = scaling, function_name, allow_throttles
         self._cloudwatch, self._lambda, self._logs = cloudwatch, lambda_client, logs
-        self.api_id, self.log_group = api_id, log_group
+        self.api_id, self.log_group, self.access_log_group = api_id, log_group, access_log_group
         self.wait_for_data_s, self.poll_every_s, self._sleep = wait_for_data_s, poll_every_s, sleep
 
     def evaluate(self, cold_starts: int) -> ScalingResult:
@@ -292,10 +311,11 @@ class LambdaWatcher(Watcher):
                 account = self._lambda.get_account_settings()
             except errors as exc:
                 notes.append(aws_error(exc, "lambda:GetAccountSettings") + "; the default limit of 1,000 is assumed")
-        queries = lambda_queries(self.function_name, self.api_id, self.log_group)
+        queries = lambda_queries(self.function_name, self.api_id, self.log_group, self.access_log_group)
+        problems: list[str] = []
         try:
             polled = poll_until_settled(
-                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
+                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped, problems),
                 stopped,
                 "concurrency",
                 self.wait_for_data_s,
@@ -312,9 +332,18 @@ class LambdaWatcher(Watcher):
                 reports = read_report_lines(self._logs, self.log_group, self.started_epoch, stopped)
             except errors as exc:
                 notes.append(aws_error(exc, "logs:FilterLogEvents") + "; init and billed durations were not read")
+        if problems:
+            notes.append(incomplete(problems))
         self._record(polled.series)
+        region = getattr(getattr(self._cloudwatch, "meta", None), "region_name", None)
         result = evaluate_lambda(
-            polled, self.scaling, concurrency_limit(self.scaling, account), cold_starts, self.allow_throttles, reports
+            polled,
+            self.scaling,
+            concurrency_limit(self.scaling, account),
+            cold_starts,
+            self.allow_throttles,
+            reports,
+            where=f"function {self.function_name!r}" + (f" in {region}" if region else ""),
         )
         details = {
             **result.details,
@@ -367,8 +396,10 @@ def ecs_sample(
     return sample, events
 
 
-# What ECS's service events say when it cannot start the tasks it wants (placement, capacity, launch failures).
-UNPLACEABLE = re.compile(r"unable to place a task|failed to launch a task|was unable to|insufficient", re.IGNORECASE)
+# What ECS's service events say when it cannot start the tasks it wants: "was unable to place a task" (placement,
+# capacity), "failed to launch a task", and SERVICE_TASK_START_IMPAIRED's "is unable to consistently start tasks
+# successfully" (AmazonECS developer guide: service-event-messages, ecs_service_events).
+UNPLACEABLE = re.compile(r"unable to place a task|failed to launch a task|unable to|insufficient", re.IGNORECASE)
 
 
 def evaluate_ecs(
@@ -515,9 +546,10 @@ class EcsWatcher(Watcher):
         stopped = self.stopped_epoch or time.time()
         dimensions = {"ClusterName": self.scaling["clusterName"], "ServiceName": self.scaling["serviceName"]}
         queries = [MetricQuery("cpu", "AWS/ECS", "CPUUtilization", dimensions, "Average")]
+        problems: list[str] = []
         try:
             polled = poll_until_settled(
-                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped),
+                lambda: read_series(self._cloudwatch, queries, self.started_epoch, stopped, problems),
                 stopped,
                 "cpu",
                 self.wait_for_data_s,
@@ -541,4 +573,5 @@ class EcsWatcher(Watcher):
                 self.samples, cpu, self.scaling.get("taskCpuUnits"), mean_request_rate(self.results)
             ),
         }
-        return ScalingResult(result.status, result.reasons, details)
+        notes = [incomplete(problems)] if problems else []
+        return ScalingResult(result.status, [*result.reasons, *notes], details)

@@ -59,8 +59,18 @@ def epoch_of(stamp: Any) -> float:
     return datetime.fromisoformat(str(stamp)).timestamp()
 
 
-def read_series(cloudwatch: Any, queries: Sequence[MetricQuery], started: float, stopped: float) -> Series:
-    """GetMetricData for the run's minutes, every page, as id -> period start (epoch) -> value."""
+def read_series(
+    cloudwatch: Any,
+    queries: Sequence[MetricQuery],
+    started: float,
+    stopped: float,
+    problems: list[str] | None = None,
+) -> Series:
+    """GetMetricData for the run's minutes, every page, as id -> period start (epoch) -> value.
+
+    A result whose ``StatusCode`` is ``InternalError`` or ``Forbidden`` (the API's MetricDataResult; ``PartialData``
+    only means another page follows) has lost data without an error: its id and ``Messages`` go to ``problems``.
+    """
     series: Series = {query.id: {} for query in queries}
     arguments: dict[str, Any] = {
         "MetricDataQueries": [query.as_request() for query in queries],
@@ -73,6 +83,12 @@ def read_series(cloudwatch: Any, queries: Sequence[MetricQuery], started: float,
         for result in response.get("MetricDataResults", []):
             points = zip(result.get("Timestamps", []), result.get("Values", []), strict=True)
             series.setdefault(result["Id"], {}).update({epoch_of(stamp): float(value) for stamp, value in points})
+            status = result.get("StatusCode", "Complete")
+            if problems is not None and status not in {"Complete", "PartialData"}:
+                said = "; ".join(str(m.get("Value", "")) for m in result.get("Messages") or [])
+                problem = f"{result['Id']}: {status}" + (f" ({said})" if said else "")
+                if problem not in problems:
+                    problems.append(problem)
         token = response.get("NextToken")
         if not token:
             return series

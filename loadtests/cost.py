@@ -17,7 +17,13 @@ prices them.
   surcharge when the nodes' CPU stays above their credit baseline.
 - **ECS Fargate**: tasks (vCPU-hours and GB-hours by architecture, as many as
   the CPU at the rate needs within the service's min and max), the same ALB and
-  NAT gateway, and the app's log lines.
+  NAT gateway, and the app's log lines: ingested, and processed by the NAT
+  gateway on their way to CloudWatch Logs (the awslogs driver from private
+  subnets, no Logs interface endpoint).
+
+NAT data processing is otherwise nil on both container backends: their VPCs
+route S3 and DynamoDB (the app's data, and ECR's image layers, which are served
+from S3) through gateway endpoints, and EKS ships no container logs.
 
 No free tier, no data transfer out, no savings plans; DynamoDB and S3 cost the
 same on every backend and are left out.
@@ -238,6 +244,10 @@ def fargate_monthly(load: Workload, prices: Mapping[str, Any], tasks: FargateTas
             "lcus": hours * lcus(load, prices) * prices["alb"]["lcu_per_hour"],
             "nat_gateway": hours * nat_at_rest_per_hour(prices),
             "logs": log_ingestion(requests, load.container_log_bytes_per_request, prices),
+            "nat_data": requests
+            * load.container_log_bytes_per_request
+            / BYTES_PER_GB
+            * float(prices["vpc"]["nat_gateway_per_gb"]),
         }
     )
 

@@ -184,7 +184,12 @@ def log_bytes(runs: Sequence[TargetRun]) -> Input:
             float(function.details["logBytesPerRequest"]),
             "bytes",
             MEASURED,
-            f"{function.label}: CloudWatch Logs IncomingBytes / Invocations",
+            f"{function.label}: CloudWatch Logs IncomingBytes / Invocations"
+            + (
+                " (the function's log group and the stage's access log)"
+                if function.details.get("accessLogBytesPerRequest") is not None
+                else " (the function's log group only: the stack exports no accessLogGroup)"
+            ),
         )
     return Input(
         "log bytes per request",

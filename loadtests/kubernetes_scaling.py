@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from typing import Any
 from .watching import (
     FAILED,
     PASSED,
+    UNOBSERVED,
     LatencyRow,
     ScalingResult,
     Watcher,
@@ -48,6 +50,15 @@ from .watching import (
 
 HPA_TOLERANCE = 0.10  # the controller's default --horizontal-pod-autoscaler-tolerance
 HPA_SYNC_S = 15.0  # the controller's default --horizontal-pod-autoscaler-sync-period
+HPA_RESOURCE = "horizontalpodautoscalers.v2.autoscaling"  # resource.version.group, as kubectl get takes it
+DEPLOYMENT_RESOURCE = "deployments.v1.apps"
+KUBECTL_TIMEOUT_S = 20
+# What the kubeconfig's identity needs (RBAC): get on the HPA and the Deployment, list on pods in the namespace,
+# list on nodes (cluster-scoped; optional: without it node counts are not recorded).
+RBAC_NEEDED = (
+    "get horizontalpodautoscalers.autoscaling and deployments.apps, list pods in the namespace"
+    " (list nodes, cluster-wide, for node counts)"
+)
 
 
 @dataclass(frozen=True)
@@ -301,6 +312,49 @@ def cpu_cores(quantity: str | int | float | None) -> float | None:
     return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
+def pod_cpu_request_cores(deployment: Mapping[str, Any]) -> float | None:
+    """The pod's CPU request as the HPA divides usage by it: every container's plus restartable (sidecar) init
+    containers' (``calculatePodRequests``, pkg/controller/podautoscaler/replica_calculator.go, v1.29+). ``None`` when
+    a container has no CPU request: the HPA then cannot compute utilisation either."""
+    spec = deployment.get("spec", {}).get("template", {}).get("spec", {})
+    counted = list(spec.get("containers") or []) + [
+        container for container in spec.get("initContainers") or [] if container.get("restartPolicy") == "Always"
+    ]
+    requests = [cpu_cores(((c.get("resources") or {}).get("requests") or {}).get("cpu")) for c in counted]
+    if not requests or any(request is None for request in requests):
+        return None
+    return sum(request for request in requests if request is not None)
+
+
+KLOG_LINE = re.compile(r"^[IWEF]\d{4} ")  # klog's header: severity, MMDD, time (client-go's retries)
+
+
+def kubectl_said(stderr: str) -> str:
+    """kubectl's own conclusion: its stderr without client-go's klog lines (kept only when nothing else is said)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    plain = [line for line in lines if not KLOG_LINE.match(line)]
+    return " / ".join(plain or lines[-1:])
+
+
+def kubectl_failure(exc: BaseException) -> str:
+    """kubectl's own account of a failure (its stderr: "Error from server (Forbidden): ..."), and what to do."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = kubectl_said(str(exc.stderr or exc.output or "")) or f"exit status {exc.returncode}"
+        fix = f": grant the kubeconfig's identity {RBAC_NEEDED}" if "forbidden" in said.lower() else ""
+        if "NotFound" in said:
+            fix = ": is the stack's releaseName/namespace output the HPA's?"
+        elif "credential" in said.lower() or "exec plugin" in said.lower() or "Unauthorized" in said:
+            fix = ": set credentials for the cluster's account (an EKS kubeconfig runs aws eks get-token)"
+        elif "connection to the server" in said or "Unable to connect" in said:
+            fix = ": is the cluster's API endpoint reachable from here (its endpoint access, a VPN)?"
+        return f"kubectl failed: {said[:400]}{fix}"
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return f"kubectl did not answer within {exc.timeout:g} s: is the cluster's API endpoint reachable?"
+    if isinstance(exc, FileNotFoundError):
+        return "kubectl was not found on PATH: install it to watch a Kubernetes stack"
+    return f"kubectl's answer was not usable: {exc}"
+
+
 def label_selector(deployment: Mapping[str, Any]) -> str:
     labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
@@ -330,35 +384,59 @@ class KubernetesWatcher(Watcher):
         self.samples: list[KubernetesSample] = []
         self.cpu_request_cores: float | None = None
         self.nodes_readable = True
+        self.nodes_error: str | None = None
+        self.errors = 0
+        self.last_error: str | None = None
 
     def _kubectl(self, *arguments: str) -> Any:
         command = ["kubectl", "get", *arguments, "--output", "json", *self._kubeconfig]
-        result = self._run_command(command, capture_output=True, text=True, timeout=20, check=True)
+        result = self._run_command(command, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT_S, check=True)
         return json.loads(result.stdout)
 
     def sample(self, at_epoch: float) -> None:
+        """One sample; a kubectl that fails (RBAC, credentials, no such HPA) is recorded with its own words, never
+        raised: the verdict says what was refused and what to grant (``kubectl_failure``)."""
+        try:
+            self._sample(at_epoch)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            self.errors += 1
+            self.last_error = kubectl_failure(exc)
+            self.timeline.append({"at_epoch": round(at_epoch, 1), "error": self.last_error})
+
+    def _sample(self, at_epoch: float) -> None:
+        # Fully qualified: the watcher reads autoscaling/v2's status (currentMetrics, conditions), which
+        # autoscaling/v1 does not have, whatever version the API server prefers.
         listed = self._kubectl(
-            f"horizontalpodautoscaler/{self.name}", f"deployment/{self.name}", "--namespace", self.namespace
+            f"{HPA_RESOURCE}/{self.name}", f"{DEPLOYMENT_RESOURCE}/{self.name}", "--namespace", self.namespace
         )
         by_kind = {item.get("kind"): item for item in listed.get("items", [])}
         if "HorizontalPodAutoscaler" not in by_kind or "Deployment" not in by_kind:
             raise ValueError(f"kubectl did not return both the HPA and the Deployment {self.name!r}")
         hpa, deployment = by_kind["HorizontalPodAutoscaler"], by_kind["Deployment"]
-        containers = deployment.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
-        if containers:
-            self.cpu_request_cores = cpu_cores((containers[0].get("resources") or {}).get("requests", {}).get("cpu"))
+        if hpa.get("apiVersion") != "autoscaling/v2":
+            raise ValueError(f"kubectl returned the HPA as {hpa.get('apiVersion')!r}, not autoscaling/v2")
+        self.cpu_request_cores = pod_cpu_request_cores(deployment)
         pods = self._kubectl("pods", "--namespace", self.namespace, "--selector", label_selector(deployment))
         nodes = None
         if self.nodes_readable:
             try:
                 nodes = self._kubectl("nodes").get("items", [])
-            except subprocess.CalledProcessError:  # a namespaced kubeconfig may not list nodes: say so, go on
+            except subprocess.CalledProcessError as exc:  # a namespaced kubeconfig may not list nodes: say so, go on
                 self.nodes_readable = False
+                self.nodes_error = kubectl_failure(exc)
+            except subprocess.TimeoutExpired:  # this sample without nodes; the next one tries again
+                nodes = None
         sample = kubernetes_sample(hpa, deployment, pods.get("items", []), nodes, at_epoch)
         self.samples.append(sample)
         self.timeline.append(sample.timeline_row())
 
     def evaluate(self, cold_starts: int) -> ScalingResult:
+        if not self.samples and self.last_error is not None:
+            return ScalingResult(
+                UNOBSERVED,
+                [f"the Kubernetes watcher could not read the cluster ({self.errors} tries): {self.last_error}"],
+                {"kubectlErrors": self.errors},
+            )
         origin = run_origin(self.results, self.samples[0].at_epoch if self.samples else self.started_epoch)
         result = evaluate_kubernetes(
             self.samples,
@@ -370,7 +448,10 @@ class KubernetesWatcher(Watcher):
         )
         extra: dict[str, Any] = {"cpuRequestCores": self.cpu_request_cores, "cpuSecondsPerRequest": None}
         if not self.nodes_readable:
-            extra["nodesNote"] = "the kubeconfig cannot list nodes: node counts were not recorded"
+            extra["nodesNote"] = f"the kubeconfig cannot list nodes: node counts were not recorded ({self.nodes_error})"
+        if self.errors:
+            extra["kubectlErrors"] = self.errors
+            extra["lastKubectlError"] = self.last_error
         cpu = cpu_seconds_per_request(self.samples, self.cpu_request_cores, self.results)
         extra["cpuSecondsPerRequest"] = cpu
         return ScalingResult(result.status, result.reasons, {**result.details, **extra})

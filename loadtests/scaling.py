@@ -142,6 +142,7 @@ def _aws_watcher(
             logs=aws_client("logs", region),
             api_id=outputs.get("apiId"),
             log_group=outputs.get("functionLogGroup"),
+            access_log_group=outputs.get("accessLogGroup"),
             results=results,
         )
     if kind == "ecs" and scaling.get("clusterName") and scaling.get("serviceName"):

@@ -46,6 +46,8 @@ class AwsClients:
         self._session = session or botocore.session.get_session()
         self._lock = threading.Lock()
         self._s3: S3Client | None = None
+        self._presign_endpoint_url = settings.presign_endpoint_url
+        self._s3_presigner: S3Client | None = None
         self.dynamodb = cast("DynamoDBClient", self._create("dynamodb", self._config))
         self.dynamodb.meta.events.register("before-parse.dynamodb.Scan", _keep_scanned_items_as_sent)
 
@@ -64,6 +66,21 @@ class AwsClients:
                     )
                     self._s3 = cast("S3Client", self._create("s3", s3_config))
         return self._s3
+
+    @property
+    def s3_presigner(self) -> S3Client:
+        """The client that presigns avatar URLs: the S3 client, or one for S3_PRESIGN_ENDPOINT_URL (never called)."""
+        if self._presign_endpoint_url is None:
+            return self.s3
+        if self._s3_presigner is None:
+            config = self.s3.meta.config  # the same signature version and path-style addressing
+            with self._lock:
+                if self._s3_presigner is None:
+                    self._s3_presigner = cast(
+                        "S3Client",
+                        self._session.create_client("s3", endpoint_url=self._presign_endpoint_url, config=config),
+                    )
+        return self._s3_presigner
 
     def _create(self, service: str, config: Config) -> Any:
         return self._session.create_client(service, endpoint_url=self._endpoint_url, config=config)

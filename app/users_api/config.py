@@ -9,6 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .auth_config import AuthSettings
 
 DEFAULT_MAX_AVATAR_BYTES = 2 * 1024 * 1024
 DEFAULT_AVATAR_URL_TTL_SECONDS = 15 * 60
@@ -28,21 +33,28 @@ class Settings:
     table_name: str
     bucket_name: str
     endpoint_url: str | None = None
+    # The S3 endpoint avatar URLs are presigned for, when clients reach S3 at another address than the app does
+    # (an emulator the pods see as host.minikube.internal). SigV4 signs the host: it cannot be rewritten later.
+    presign_endpoint_url: str | None = None
     log_level: str = "INFO"
     max_avatar_bytes: int = DEFAULT_MAX_AVATAR_BYTES
     avatar_url_ttl_seconds: int = DEFAULT_AVATAR_URL_TTL_SECONDS
     trusted_proxies: int = 1
     request_deadline_seconds: int = DEFAULT_REQUEST_DEADLINE_SECONDS
     public_url: str | None = None
+    auth: AuthSettings | None = None  # bearer tokens: off unless AUTH_ISSUER is set (auth_config.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        from .auth_config import auth_from_env  # here: auth_config raises this module's ConfigError
+
         env = os.environ if environ is None else environ
         return cls(
             region=_required(env, "AWS_REGION", "the AWS region, e.g. us-east-1"),
             table_name=_required(env, "DYNAMODB_TABLE", "the users table's name"),
             bucket_name=_required(env, "S3_BUCKET", "the avatar bucket's name"),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            presign_endpoint_url=_http_url(env, "S3_PRESIGN_ENDPOINT_URL"),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
             max_avatar_bytes=_int(env, "MAX_AVATAR_BYTES", DEFAULT_MAX_AVATAR_BYTES, 1, 64 * 1024 * 1024),
             avatar_url_ttl_seconds=_int(
@@ -51,6 +63,7 @@ class Settings:
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 1, 0, 10),
             request_deadline_seconds=_int(env, "REQUEST_DEADLINE_SECONDS", DEFAULT_REQUEST_DEADLINE_SECONDS, 5, 60),
             public_url=_public_url(env.get("PUBLIC_URL", "")),
+            auth=auth_from_env(env),
         )
 
 
@@ -68,6 +81,14 @@ def _required(env: Mapping[str, str], name: str, what: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set: set it to {what}")
     return value
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL: use e.g. http://127.0.0.1:4566, or unset it")
+    return value or None
 
 
 def _log_level(raw: str) -> str:

@@ -63,6 +63,10 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     register_error_handlers(app, settings.max_avatar_bytes)
     install_request_hooks(app)
     public_url.install(app, settings.public_url)
+    if settings.auth is not None:
+        from .auth import install_auth  # PyJWT and cryptography (100+ ms to import) load only when auth is on
+
+        install_auth(app, settings.auth)
     if settings.trusted_proxies:
         # Scheme, port and client address only: ALB and API Gateway pass a client's X-Forwarded-Host and
         # X-Forwarded-Prefix through unchanged, so trusting those would let clients forge our URLs.

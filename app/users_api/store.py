@@ -509,7 +509,7 @@ class UserStore:
         if self.pending_purpose(user.avatar_key, deadline) == "create":
             self._finalise_quietly(user.avatar_key, deadline)
         try:
-            return self._clients.s3.generate_presigned_url(
+            return self._clients.s3_presigner.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": user.avatar_key}, ExpiresIn=ttl_seconds
             )
         except (ClientError, BotoCoreError):

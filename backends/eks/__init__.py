@@ -37,7 +37,7 @@ from backends.plugin import (
 )
 from backends.plugin import chart_values as app_chart_values
 
-from . import addons
+from . import addons, waf
 from .cluster import control_plane_log_group, create_cluster, create_node_group, node_launch_template, node_role
 from .irsa import IrsaRole, irsa_role
 from .network import create_vpc
@@ -95,9 +95,10 @@ def chart_values(
     role_arn: str,
     *,
     reconciler_role_arn: str,
+    waf_acl_arn: str | None = None,
 ) -> dict[str, Any]:
-    """The chart's values on EKS: the ALB Ingress, ClusterIP for IP targets, IRSA, no static credentials, and the
-    reconciler's CronJob under its own IRSA role."""
+    """The chart's values on EKS: the ALB Ingress (with the web ACL, when there is one), ClusterIP for IP targets,
+    IRSA, no static credentials, and the reconciler's CronJob under its own IRSA role."""
     settings = spec.settings_as(EksSettings)
     return app_chart_values(
         spec,
@@ -115,6 +116,8 @@ def chart_values(
             "className": "alb",
             "scheme": "internet-facing",
             "certificateArn": settings.certificate_arn,
+            # The controller associates the ALB with this web ACL (and disassociates it when the annotation goes).
+            **({"annotations": {waf.ACL_ANNOTATION: waf_acl_arn}} if waf_acl_arn else {}),
         },
         role_arn=role_arn,
         service_account_name=spec.name,  # the Ingress, the HPA and the service account are all named after the app
@@ -346,6 +349,17 @@ class Backend(pulumi.ComponentResource):
             if settings.image
             else build_and_push(name, settings.architecture, spec.deletion_protection, tags, parent=self)
         )
+        acl = (
+            waf.rate_limit_acl(
+                name,
+                settings.waf_rate_limit,
+                settings.waf_rate_window_seconds,
+                tags,
+                pulumi.ResourceOptions(parent=self),
+            )
+            if settings.waf_rate_limit
+            else None
+        )
         values = pulumi.Output.all(
             image.repository,
             image.tag,
@@ -354,6 +368,7 @@ class Backend(pulumi.ComponentResource):
             storage.bucket.bucket,
             app_role.role.arn,
             reconciler_role.role.arn,
+            acl.arn if acl is not None else "",
         ).apply(
             lambda found: chart_values(
                 spec,
@@ -363,6 +378,7 @@ class Backend(pulumi.ComponentResource):
                 found[4],
                 found[5],
                 reconciler_role_arn=found[6],
+                waf_acl_arn=found[7] or None,
             )
         )
         namespace = app_namespace(name, settings.namespace, cluster.kubeconfig_json, controller, parent=self)

@@ -28,6 +28,10 @@ ASSUMED_ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/"
 )
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
+# WAFv2 RateBasedStatement.Limit: 10 to 2,000,000,000 requests per evaluation window (the WAFv2 API reference).
+MIN_WAF_RATE_LIMIT = 10
+MAX_WAF_RATE_LIMIT = 2_000_000_000
+WAF_WINDOWS = (60, 120, 300, 600)  # RateBasedStatement.EvaluationWindowSec
 MOVED_KEYS = {  # the flat keys of earlier releases -> this object's keys
     "eksClusterName": "clusterName",
     "eksKubernetesVersion": "kubernetesVersion",
@@ -143,7 +147,35 @@ class EksSettings(KubernetesSettings):
         description="The DNS name the certificate covers, pointed at the ALB by its owner.",
         examples=["api.example.com"],
     )
+    waf_rate_limit: int = Field(
+        0,
+        ge=0,
+        le=MAX_WAF_RATE_LIMIT,
+        description="Requests one client IP may send per wafRateWindowSeconds before a WAF web ACL in front of the "
+        f"ALB answers it 429; 0: no web ACL. WAF's own bounds: {MIN_WAF_RATE_LIMIT} to {MAX_WAF_RATE_LIMIT}.",
+        examples=[1000],
+    )
+    waf_rate_window_seconds: int = Field(
+        300, description="The window wafRateLimit counts over (WAF's evaluation windows: 60, 120, 300 or 600 s)."
+    )
     architecture: str = Field("x86_64", exclude=True, description="Derived from instanceTypes; not a setting.")
+
+    @field_validator("waf_rate_limit")
+    @classmethod
+    def _waf_limit(cls, value: int) -> int:
+        if 0 < value < MIN_WAF_RATE_LIMIT:
+            raise ValueError(
+                f"WAF's rate-based rules count from {MIN_WAF_RATE_LIMIT} requests per window: use "
+                f"{MIN_WAF_RATE_LIMIT} or more, or 0 for no web ACL"
+            )
+        return value
+
+    @field_validator("waf_rate_window_seconds")
+    @classmethod
+    def _waf_window(cls, value: int) -> int:
+        if value not in WAF_WINDOWS:
+            raise ValueError(f"not a WAF evaluation window: use one of {', '.join(map(str, WAF_WINDOWS))}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

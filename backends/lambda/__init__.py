@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from backends.plugin import AppSpec, BackendPlugin, Deployment, Storage, app_policy_statements
+from backends.plugin import AppSpec, AuthSpec, BackendPlugin, Deployment, Storage, app_policy_statements
 
 from .package import Package, build
 from .reconciler import ScheduledReconciler
@@ -38,6 +38,19 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 Packager = Callable[[AppSpec], Package]
+# The app's routes that need a token (app/users_api/auth.py): writes need the write scope, reads (when protected)
+# any valid token. HTTP API route keys: "{email+}" is a greedy path variable, so "a/b@x" and ".../avatar" match it.
+WRITE_ROUTES = {"create-user": "POST /user", "delete-user": "DELETE /users/{email+}"}
+READ_ROUTES = {"list-users": "GET /users", "get-user": "GET /users/{email+}"}
+
+
+def jwt_routes(auth: AuthSpec) -> dict[str, tuple[str, list[str]]]:
+    """Name -> (route key, the scopes API Gateway requires; empty: any valid token). Everything else stays on
+    $default without an authorizer (health checks, docs, and the reads unless protected)."""
+    routes = {name: (key, [auth.write_scope]) for name, key in WRITE_ROUTES.items()}
+    if auth.protect_reads:
+        routes.update({name: (key, []) for name, key in READ_ROUTES.items()})
+    return routes
 
 
 def build_package(spec: AppSpec) -> Package:
@@ -167,6 +180,31 @@ class Backend(pulumi.ComponentResource):
             target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
             opts=api_child,
         )
+        if spec.auth is not None:
+            # API Gateway checks the token first (signature from the issuer's JWKS, iss, aud or client_id, exp, nbf,
+            # the route's scopes), so a refused call never invokes or bills the function; the app checks it again.
+            authorizer = aws.apigatewayv2.Authorizer(
+                f"{name}-jwt-authorizer",
+                api_id=api.id,
+                authorizer_type="JWT",
+                identity_sources=["$request.header.Authorization"],
+                jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
+                    issuer=spec.auth.issuer, audiences=[spec.auth.audience]
+                ),
+                name=f"{name}-jwt",
+                opts=api_child,
+            )
+            for route_name, (key, scopes) in jwt_routes(spec.auth).items():
+                aws.apigatewayv2.Route(
+                    f"{name}-route-{route_name}",
+                    api_id=api.id,
+                    route_key=key,
+                    target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                    authorization_type="JWT",
+                    authorizer_id=authorizer.id,
+                    authorization_scopes=scopes or None,
+                    opts=api_child,
+                )
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-api-access-logs",
             name_prefix=f"/aws/apigateway/{name}-",
@@ -218,6 +256,7 @@ class Backend(pulumi.ComponentResource):
                 "apiId": api.id,
                 "functionLogGroup": function_logs.name,
                 "reconcilerFunctionName": reconciler.function.name,
+                "accessLogGroup": access_logs.name,  # the cost model measures its ingested bytes per request
                 "packageBytes": built.size_bytes,
             },
         )

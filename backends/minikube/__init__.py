@@ -17,11 +17,13 @@ import pulumi_kubernetes as k8s
 
 from backends.plugin import (
     CHART,
+    AppImage,
     AppSpec,
     BackendPlugin,
     Deployment,
     Storage,
     app_environment,
+    context_digest,
     prebuilt,
     release_app,
     scaling_output,
@@ -33,6 +35,19 @@ from .settings import MOVED_KEYS, MinikubeSettings
 __all__ = ["CHART", "Backend", "MinikubeSettings", "chart_values", "plugin"]
 EMULATOR_REGION = "us-east-1"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # emulators accept any
+LOCAL_REPOSITORY = "flask-platform/users-api"  # what make minikube-image builds into Minikube
+
+
+def local_image_reference() -> str:
+    """The app image as make minikube-image tags it: by the build context's content digest (as the eks backend tags
+    its ECR image), so a changed app is a new tag, a new release and a rollout; an unchanged one is no change."""
+    return f"{LOCAL_REPOSITORY}:{context_digest()}"
+
+
+def app_image(settings: MinikubeSettings) -> AppImage:
+    """``minikube.image`` through the plugin API's parser (a bare name is ``:latest``, as docker reads it), or the
+    app built into Minikube."""
+    return prebuilt(settings.image or local_image_reference())
 
 
 def public_url(settings: MinikubeSettings) -> str:
@@ -46,10 +61,13 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
     return app_chart_values(
         spec,
         settings,
-        image=prebuilt(settings.image, default_tag="dev"),
+        image=app_image(settings),
         environment={
             **app_environment(spec, EMULATOR_REGION, table_name, bucket_name),
             "AWS_ENDPOINT_URL": settings.emulator_url_from_pods,
+            # host.minikube.internal exists only inside Minikube, and SigV4 signs the host: avatar redirects are
+            # presigned for the emulator's address on this machine instead, where the client follows them.
+            "S3_PRESIGN_ENDPOINT_URL": settings.emulator_url,
             **EMULATOR_CREDENTIALS,
             "TRUSTED_PROXIES": "0",
             "PUBLIC_URL": public_url(settings),
@@ -58,6 +76,9 @@ def chart_values(spec: AppSpec, table_name: str, bucket_name: str) -> dict[str, 
         ingress={"enabled": False},
         # The reconciler as a CronJob with the app's image and credentials (the emulator has no IAM to narrow).
         reconciler={"enabled": True},
+        # One node of MINIKUBE_START's size: the chart's 25% surge at the HPA's maximum would not fit beside it
+        # (tests/chart/test_minikube_sizing.py), so a rollout there replaces one pod at a time.
+        rollingUpdate={"maxSurge": 1, "maxUnavailable": 0},
     )
 
 
@@ -114,4 +135,5 @@ plugin = BackendPlugin(
     factory=Backend,
     description="The Helm chart on Minikube, with DynamoDB and S3 in LocalStack or any AWS emulator.",
     moved_keys=MOVED_KEYS,
+    public=False,  # served on the developer's machine only
 )

@@ -39,13 +39,29 @@ class MinikubeSettings(KubernetesSettings):
 
     context: str = Field("minikube", min_length=1, description="The kube context to deploy to.")
     image: ImageReferenceText = Field(
-        "flask-platform/users-api:dev", description="The app image built into Minikube by make minikube-image."
+        "",
+        examples=["localhost:5000/users-api:v2"],
+        description=(
+            "An image reference to run instead of the app built into Minikube (`name`, `name:tag`, "
+            "`registry:port/name`, `name@sha256:...`); empty: flask-platform/users-api tagged with the app's content "
+            "digest, as make minikube-image and make localdev build it."
+        ),
     )
     node_port: int = Field(30080, ge=30000, le=32767, description="The NodePort the app is reached on.")
     emulator_url: HostUrl = Field(
-        "http://localhost:4566", description="The AWS emulator as Pulumi reaches it (LocalStack's port by default)."
+        "http://localhost:4566",
+        description=(
+            "The AWS emulator as this machine reaches it (LocalStack's port by default): Pulumi creates the table and "
+            "bucket there, and avatar URLs are presigned for it, so a browser or curl here can follow them."
+        ),
     )
     emulator_url_from_pods: HostUrl = Field(
         "http://host.minikube.internal:4566", description="The AWS emulator as the pods reach it."
     )
-    ip: str = Field("", description="The output of `minikube ip`, which makes the url output; make localdev sets it.")
+    ip: str = Field(
+        "",
+        description=(
+            "The host this machine reaches the NodePort on, which makes the url output: `minikube ip`, or 127.0.0.1 "
+            "where the docker driver publishes the NodePort (macOS, Windows, WSL); make localdev sets it."
+        ),
+    )

@@ -1,7 +1,9 @@
-"""ramp: 5, 10, 20, 40 users, a minute each: steps that cross the HPA's CPU target, then hold."""
+"""ramp: see loadtests/scenarios.py."""
 
-from loadtests.stages import StagedShape
+from loadtests.scenarios import SCENARIOS
+from loadtests.stages import ArrivalShape
 
 
-class Ramp(StagedShape):
-    stages = ((60, 5, 5), (60, 10, 5), (60, 20, 5), (60, 40, 5), (60, 40, 5))
+class Ramp(ArrivalShape):
+    stages = SCENARIOS["ramp"].stages
+    thresholds = SCENARIOS["ramp"].thresholds

@@ -1,7 +1,9 @@
-"""smoke: three users (one per kind) for 30 s. Does every endpoint answer at all?"""
+"""smoke: see loadtests/scenarios.py."""
 
-from loadtests.stages import StagedShape
+from loadtests.scenarios import SCENARIOS
+from loadtests.stages import ArrivalShape
 
 
-class Smoke(StagedShape):
-    stages = ((30, 3, 3),)  # one user of each class
+class Smoke(ArrivalShape):
+    stages = SCENARIOS["smoke"].stages
+    thresholds = SCENARIOS["smoke"].thresholds

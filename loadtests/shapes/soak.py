@@ -1,7 +1,9 @@
-"""soak: 20 users for 30 minutes. Leaks, drift, slow degradation."""
+"""soak: see loadtests/scenarios.py."""
 
-from loadtests.stages import StagedShape
+from loadtests.scenarios import SCENARIOS
+from loadtests.stages import ArrivalShape
 
 
-class Soak(StagedShape):
-    stages = ((1800, 20, 5),)
+class Soak(ArrivalShape):
+    stages = SCENARIOS["soak"].stages
+    thresholds = SCENARIOS["soak"].thresholds

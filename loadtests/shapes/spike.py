@@ -1,7 +1,9 @@
-"""spike: 5 users, a sudden 100 for a minute, back to 5. Cold starts and scale-out speed."""
+"""spike: see loadtests/scenarios.py."""
 
-from loadtests.stages import StagedShape
+from loadtests.scenarios import SCENARIOS
+from loadtests.stages import ArrivalShape
 
 
-class Spike(StagedShape):
-    stages = ((60, 5, 5), (60, 100, 100), (60, 5, 100))
+class Spike(ArrivalShape):
+    stages = SCENARIOS["spike"].stages
+    thresholds = SCENARIOS["spike"].thresholds

@@ -1,7 +1,9 @@
-"""steady: 20 users for 5 minutes. A baseline to compare backends on."""
+"""steady: see loadtests/scenarios.py."""
 
-from loadtests.stages import StagedShape
+from loadtests.scenarios import SCENARIOS
+from loadtests.stages import ArrivalShape
 
 
-class Steady(StagedShape):
-    stages = ((300, 20, 5),)
+class Steady(ArrivalShape):
+    stages = SCENARIOS["steady"].stages
+    thresholds = SCENARIOS["steady"].thresholds

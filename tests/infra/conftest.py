@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pytest
@@ -152,12 +152,20 @@ class _MonitorWithoutResourceReferences(pulumi.runtime.mocks.MockMonitor):
         return info
 
 
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
+RecordingOf = TypeVar("RecordingOf", bound=RecordingMocks)
+
+
+def install_mocks(monkeypatch: pytest.MonkeyPatch, recording: RecordingOf) -> RecordingOf:
+    """Run the Pulumi program under ``recording`` (a RecordingMocks, or a subclass that computes the outputs of
+    resource types this one does not know): what the ``mocks`` fixture does, for a backend package's own fixture."""
     monkeypatch.setattr(pulumi.runtime.mocks, "MockMonitor", _MonitorWithoutResourceReferences)
-    recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="flask-platform", stack="test", preview=False)
     return recording
+
+
+@pytest.fixture
+def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
+    return install_mocks(monkeypatch, RecordingMocks())
 
 
 def stack_config(config: dict[str, Any]) -> None:

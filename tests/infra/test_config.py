@@ -8,11 +8,21 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import model_validator
 
 from backends.base import REPO_ROOT
 from backends.config import ConfigError, parse
 from backends.eks.settings import EksSettings
-from backends.settings import AppSettings, app_setting_keys
+from backends.settings import (
+    ARGS_HINTS,
+    CONFIG_HINTS,
+    AppSettings,
+    BackendSettings,
+    Hints,
+    SettingProblem,
+    app_setting_keys,
+    validated,
+)
 
 lambda_settings = importlib.import_module("backends.lambda.settings")
 
@@ -194,3 +204,39 @@ def test_the_stack_region_is_read_from_aws_region_config_then_the_sdk_variables(
     assert stack_region() == "eu-central-1"
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
     assert stack_region() == "eu-west-3"
+
+
+class RunnerSettings(BackendSettings):
+    """A third party's settings with a check across two fields, as ARCHITECTURE.md's plugin API says to write it."""
+
+    min_instances: int = 1
+    max_instances: int = 4
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> RunnerSettings:
+        if self.min_instances > self.max_instances:
+            raise SettingProblem("minInstances", f"is more than maxInstances ({self.max_instances})", 1)
+        return self
+
+
+@pytest.mark.parametrize(
+    ("hints", "expected"),
+    [
+        (
+            CONFIG_HINTS,
+            "runner.minInstances: is more than maxInstances (4): `pulumi config set --path runner.minInstances 1`",
+        ),
+        (
+            ARGS_HINTS,
+            'backend_config["minInstances"]: is more than maxInstances (4): '
+            'pass backend_config["minInstances"]=1 instead',
+        ),
+    ],
+    ids=["stack config", "component args"],
+)
+def test_a_setting_problem_from_a_model_validator_names_the_key_and_the_fix(hints: Hints, expected: str) -> None:
+    """Raised across fields, it is phrased like a field's error for where the value came from, not raised raw."""
+    with pytest.raises(ConfigError) as failure:
+        validated(RunnerSettings, {"minInstances": 6}, backend="runner", hints=hints)
+
+    assert str(failure.value) == expected

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
 from backends.config import ConfigError, parse
-from backends.minikube import CHART, Backend
+from backends.minikube import CHART, Backend, local_image_reference
+from backends.plugin import context_digest
 from backends.settings import app_setting_keys
 from tests.infra.conftest import RecordingMocks
 
@@ -82,7 +84,7 @@ def test_the_chart_is_released_into_the_configured_context_with_node_port_secret
     assert values["serviceAccount"]["roleArn"] == ""
     assert values["image"] == {
         "repository": "flask-platform/users-api",
-        "tag": "dev",
+        "tag": context_digest(),
         "digest": "",
         "pullPolicy": "IfNotPresent",
     }
@@ -135,3 +137,43 @@ def test_without_the_minikube_ip_the_apps_own_urls_are_relative(mocks: Recording
     deploy(mocks)
 
     assert mocks.one("kubernetes:helm.sh/v3:Release").inputs["values"]["env"]["PUBLIC_URL"] == ""
+
+
+def test_avatar_urls_are_presigned_for_the_emulator_as_this_machine_reaches_it(mocks: RecordingMocks) -> None:
+    deploy(mocks, emulatorUrl="http://127.0.0.1:4567", emulatorUrlFromPods="http://host.minikube.internal:4567")
+    env = mocks.one("kubernetes:helm.sh/v3:Release").inputs["values"]["env"]
+
+    assert env["AWS_ENDPOINT_URL"] == "http://host.minikube.internal:4567"  # the pods' calls
+    assert env["S3_PRESIGN_ENDPOINT_URL"] == "http://127.0.0.1:4567"  # the redirects the user's curl follows
+
+
+def test_the_default_image_is_tagged_by_the_apps_content_so_a_changed_app_rolls_out(
+    mocks: RecordingMocks, tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("print('v1')\n")
+    before = context_digest(tmp_path)
+    (tmp_path / "app.py").write_text("print('v2')\n")
+
+    assert context_digest(tmp_path) != before
+    assert local_image_reference() == f"flask-platform/users-api:{context_digest()}"
+    assert context_digest() != "dev"
+
+
+@pytest.mark.parametrize(
+    ("reference", "image"),
+    [
+        pytest.param("users-api", ("users-api", "latest", ""), id="a bare name is :latest, as docker reads it"),
+        pytest.param("localhost:5000/users-api", ("localhost:5000/users-api", "latest", ""), id="registry:port/name"),
+        pytest.param(
+            "localhost:5000/users-api:v2", ("localhost:5000/users-api", "v2", ""), id="registry:port/name:tag"
+        ),
+        pytest.param("users-api@sha256:" + "a" * 64, ("users-api", "", "sha256:" + "a" * 64), id="name@digest"),
+    ],
+)
+def test_an_image_setting_is_read_by_the_plugin_apis_parser(
+    mocks: RecordingMocks, reference: str, image: tuple[str, str, str]
+) -> None:
+    deploy(mocks, image=reference)
+    values = mocks.one("kubernetes:helm.sh/v3:Release").inputs["values"]["image"]
+
+    assert (values["repository"], values["tag"], values["digest"]) == image

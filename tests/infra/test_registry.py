@@ -10,7 +10,15 @@ import pulumi
 import pytest
 
 import backends
-from backends import ENTRY_POINT_GROUP, NotABackend, UnknownBackend, builtin_backends, known_backends, load_plugin
+from backends import (
+    BACKEND_NAME,
+    ENTRY_POINT_GROUP,
+    NotABackend,
+    UnknownBackend,
+    builtin_backends,
+    known_backends,
+    load_plugin,
+)
 from backends.base import BackendPlugin
 from backends.settings import CONFIG_HINTS, hints_for
 from tests.infra.conftest import RecordingMocks
@@ -182,3 +190,35 @@ def test_a_fifth_backends_bad_setting_is_named_for_the_component(mocks: Recordin
 
     assert str(failure.value).startswith('backend_config["instances"]=9: Input should be less than or equal to 4')
     assert mocks.resources == []
+
+
+INVALID_NAMES = ["app.runner", "AppRunner", "app runner", "app[0]", "2fast", "app-runner", "app__runner", "app_"]
+
+
+@pytest.mark.parametrize("name", INVALID_NAMES)
+def test_an_entry_point_under_an_invalid_name_is_refused_with_the_rule(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dot or bracket would be read as a --path by `pulumi config set`, a dash is outside Pulumi's property
+    path grammar; the name is also the config key."""
+    (tmp_path / "odd_backend.py").write_text(
+        "from backends.plugin import BackendPlugin, BackendSettings\n"
+        f"plugin = BackendPlugin({name!r}, BackendSettings, lambda name, spec, opts=None: None, 'Odd')\n"
+    )
+    dist_info = tmp_path / "odd_backend-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd-backend\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = odd_backend:plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "odd_backend", raising=False)
+
+    with pytest.raises(NotABackend) as failure:
+        load_plugin(name)
+
+    assert f"backend {name!r} is registered under an invalid name" in str(failure.value)
+    assert "rename the entry point" in str(failure.value)
+
+
+@pytest.mark.parametrize("name", builtin_backends())
+def test_every_built_in_name_follows_the_naming_rule(name: str) -> None:
+    assert BACKEND_NAME.match(name)

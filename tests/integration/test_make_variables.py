@@ -47,9 +47,17 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("local", "LAMBDA_TIMEOUT", "0"),
     ("local", "SERVER", "nomad"),
     ("local", "LOG_LEVEL", "LOUD"),
+    ("local", "AUTH", "yes"),
+    ("local", "ISSUER_PORT", "abc"),
+    ("token", "SCOPE", 'users:"write"'),
+    ("token", "EXPIRES", "0"),
+    ("token", "EXPIRES", "86401"),
+    ("token", "ISSUER_PORT", "70000"),
     ("local", "PENDING_MAX_AGE", "-1"),
     ("loadtest", "SCENARIO", "nope"),
-    ("loadtest", "BACKEND", "nomad"),
+    ("loadtest", "SERVER", "nomad"),
+    ("loadtest", "MAX_IN_FLIGHT", "0"),
+    ("loadtest", "HOST_ADDRESS", "127.0.0.1:5000"),
     ("loadtest", "TIME_SCALE", "0"),
     ("loadtest", "TIME_SCALE", "nan"),
     ("loadtest", "TARGET_RPS", "-1"),
@@ -69,6 +77,8 @@ BAD_VALUES: list[tuple[str, str, Value]] = [
     ("compare-local", "RATE", "0"),
     ("address", "PORT", "http"),
     ("localdev", "EMULATOR_PORT", "abc"),
+    ("localdev", "MINIKUBE_PROFILE", "-p lab"),
+    ("minikube-image", "MINIKUBE_PROFILE", "a/b"),
     ("package-lambda", "RUNTIME", "python2.7"),
     ("package-lambda", "ARCH", "sparc"),
 ]
@@ -94,6 +104,17 @@ def test_a_bad_value_is_one_line_naming_the_make_variable_and_an_example(
     assert f", e.g. make {target} {variable}=" in line or "e.g. '" in line, "what a value that works looks like"
     assert "usage:" not in result.stderr
     assert " --" not in line, "the internal flag is not what the user typed"
+    assert "[1/3]" not in result.stdout, "nothing started"
+
+
+def test_make_loadtests_old_backend_variable_is_refused_naming_server() -> None:
+    """BACKEND is the deployment's backend; the local server of make loadtest is SERVER."""
+    result = make("loadtest", "BACKEND=lambda")
+
+    assert recipe_status(result.stderr) == 2, result.stderr
+    assert said(result.stderr) == [
+        "make loadtest: BACKEND='lambda' is now called SERVER: use make loadtest SERVER=lambda"
+    ]
     assert "[1/3]" not in result.stdout, "nothing started"
 
 

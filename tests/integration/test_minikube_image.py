@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from backends.plugin import context_digest
 from tests.integration.make import make, recipe_status, said, user_environment
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def path_with(folder: Path, minikube_status: int | None) -> str:
         script = folder / "minikube"
         script.write_text(
             f'#!{shutil.which("sh") or "/bin/sh"}\necho "$@" >> {folder / "minikube.log"}\n'
-            f'[ "$1" = status ] && exit {minikube_status}\nexit 0\n'
+            f'[ "$3" = status ] && exit {minikube_status}\nexit 0\n'
         )
         script.chmod(0o755)
     return str(folder)
@@ -44,7 +45,7 @@ def minikube_image(folder: Path, state: str) -> tuple[int | None, list[str], lis
     ("state", "says"),
     [
         ("missing", "minikube is not on PATH: install it from https://minikube.sigs.k8s.io/docs/start/"),
-        ("stopped", "Minikube is not running: start it with `minikube start --cpus 2 --memory 4g`"),
+        ("stopped", "Minikube profile 'minikube' is not running: start it with `minikube start --cpus 4 --memory 6g`"),
     ],
 )
 def test_without_a_running_minikube_it_says_what_is_missing_and_how_to_get_it(
@@ -54,14 +55,25 @@ def test_without_a_running_minikube_it_says_what_is_missing_and_how_to_get_it(
 
     assert status == 2
     assert lines == [f"make minikube-image: {says}"]
-    assert not any(command.startswith("image") for command in commands), "no build was attempted"
+    assert not any("image build" in command for command in commands), "no build was attempted"
 
 
 def test_with_minikube_running_it_builds_the_app_image_into_it(tmp_path: Path) -> None:
     status, lines, commands = minikube_image(tmp_path, "running")
 
     assert status is None, lines
-    assert commands[-1] == "image build --tag flask-platform/users-api:dev app"
+    assert commands[-1] == f"-p minikube image build --tag flask-platform/users-api:{context_digest()} app"
+
+
+def test_a_non_default_profile_is_built_into(tmp_path: Path) -> None:
+    env = {**user_environment(), "PATH": path_with(tmp_path, MINIKUBE_STATES["running"])}
+
+    result = make("minikube-image", f"PYTHON={sys.executable}", "MINIKUBE_PROFILE=lab", env=env)
+
+    assert recipe_status(result.stderr) is None, said(result.stderr)
+    commands = (tmp_path / "minikube.log").read_text().splitlines()
+    assert commands[0] == "-p lab status"
+    assert commands[-1].startswith("-p lab image build --tag flask-platform/users-api:")
 
 
 @pytest.mark.parametrize("state", ["missing", "stopped"])

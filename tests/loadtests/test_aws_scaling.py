@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from loadtests.aws_scaling import EcsWatcher, LambdaWatcher, report_line, summarise_reports
+from loadtests.aws_scaling import EcsWatcher, LambdaWatcher, lambda_queries, report_line, summarise_reports
 from loadtests.report import scaling_series
-from loadtests.watching import FAILED, NOT_APPLICABLE, PASSED, UNOBSERVED
+from loadtests.watching import FAILED, PASSED, UNOBSERVED
 from tests.loadtests.aws_stubs import MINUTE, T0, client, metric_data, minutes, stubbed
 from tests.loadtests.aws_stubs import report_line as report_text
 
@@ -95,6 +95,32 @@ def test_a_healthy_run_passes_against_the_accounts_real_limit() -> None:
     assert result.details["apiOverheadMs"] == pytest.approx(460300 / 3800 - 426500 / 3800)
     assert result.details["logBytesPerRequest"] == pytest.approx(900.0)
     assert result.details["coldStarts"] == 4
+
+
+def test_the_stages_access_log_is_ingested_too_and_counted_in_the_log_bytes_per_request() -> None:
+    """Each API request writes one access-log line (~250 bytes of the stage's JSON format) into its own log group,
+    billed at the same ingestion price: the old watcher counted the function's log group only."""
+    with_access = healthy(access_log_bytes=minutes(150_000, 275_000, 300_000, 225_000))
+
+    result = judged([with_access, with_access], access_log_group="/aws/apigateway/users-api-0a1b2c")
+
+    assert result.details["functionLogBytesPerRequest"] == pytest.approx(900.0)
+    assert result.details["accessLogBytesPerRequest"] == pytest.approx(250.0)
+    assert result.details["logBytesPerRequest"] == pytest.approx(1150.0)
+
+
+def test_the_access_log_groups_bytes_are_asked_of_cloudwatch_by_its_name() -> None:
+    queries = {q.id: q for q in lambda_queries("fn", "a1b2c3d4e5", "/aws/lambda/fn", "/aws/apigateway/api-0a1b")}
+
+    assert queries["access_log_bytes"].as_request()["MetricStat"] == {
+        "Metric": {
+            "Namespace": "AWS/Logs",
+            "MetricName": "IncomingBytes",
+            "Dimensions": [{"Name": "LogGroupName", "Value": "/aws/apigateway/api-0a1b"}],
+        },
+        "Period": 60,
+        "Stat": "Sum",
+    }
 
 
 def test_the_poll_goes_on_until_the_last_minute_has_arrived_and_the_figures_stop_changing() -> None:
@@ -282,8 +308,9 @@ def test_missing_credentials_are_said_with_the_fix(monkeypatch: pytest.MonkeyPat
 def test_no_data_at_all_is_not_a_pass() -> None:
     result = judged([{}], wait_for_data_s=0.0)
 
-    assert result.status == NOT_APPLICABLE
-    assert "no ConcurrentExecutions data points" in result.reasons[0]
+    assert result.status == UNOBSERVED  # a Lambda stack whose metrics never came is not "not applicable"
+    assert "no ConcurrentExecutions data points for function 'users-api-fn' in us-east-1" in result.reasons[0]
+    assert "is it the stack's region?" in result.reasons[0]
 
 
 def test_the_report_plots_lambda_concurrency(tmp_path: Path) -> None:
@@ -392,6 +419,12 @@ def test_an_ecs_service_that_adds_running_tasks_in_time_passes() -> None:
             ("(service users-api) was unable to place a task. Reason: Capacity is unavailable at this time.",),
             "unable to scale: ECS reported '(service users-api) was unable to place a task.",
         ),
+        (  # SERVICE_TASK_START_IMPAIRED (AmazonECS developer guide, ecs_service_events): tasks start and stop
+            [(2, 2, 0)] * 9 + [(4, 2, 2)] * 5,
+            CPU_RISING,
+            ("(service users-api) is unable to consistently start tasks successfully.",),
+            "unable to scale: ECS reported '(service users-api) is unable to consistently start tasks",
+        ),
     ],
 )
 def test_an_ecs_service_that_does_not_scale_says_why(
@@ -465,3 +498,21 @@ def test_an_ecs_services_cpu_per_request_is_its_utilisation_times_running_vcpus_
 
     assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=10.0) == pytest.approx((0.5 + 1.6) / 2 / 10)
     assert ecs_cpu_seconds_per_request(samples, cpu, 512, rate=None) is None
+
+
+def test_a_metric_cloudwatch_could_not_fully_return_is_said_in_the_verdict() -> None:
+    """GetMetricData answers 200 with StatusCode InternalError for a result that lost data: not silence."""
+    response = metric_data(healthy())
+    broken = next(r for r in response["MetricDataResults"] if r["Id"] == "concurrency")
+    broken["StatusCode"] = "InternalError"
+    broken["Messages"] = [{"Code": "InternalError", "Value": "Some data points could not be retrieved"}]
+    with stubbed("cloudwatch") as (cloudwatch, metrics), stubbed("lambda") as (functions, settings):
+        settings.add_response("get_account_settings", ACCOUNT, {})
+        metrics.add_response("get_metric_data", response)
+        metrics.add_response("get_metric_data", response)
+        result = watcher(cloudwatch, functions).evaluate(cold_starts=0)
+
+    assert result.reasons[-1] == (
+        "CloudWatch returned incomplete results (concurrency: InternalError (Some data points could not be"
+        " retrieved)): figures may be low"
+    )

@@ -1,4 +1,4 @@
-"""make compare-local: both local paths at the same arrival rate, one report with the cost model."""
+"""make compare: both local paths at the same offered load, one report with the cost model; its exit code."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from devtools.processes import REPO_ROOT
+from loadtests.compare import Measured, breakdown_rows, comparison_code
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +57,45 @@ def test_compare_local_writes_a_side_by_side_report_with_costs() -> None:
     assert cost["break_even_rps"] > 0
     assert "side by side" in page
     assert "requests/s</b>" in page
+    assert page.count("data:image/png;base64,") == 1, "the targets' curves, overlaid"
+    assert "control plane" in page, "the cost breakdown, item by item"
+    for target in report["targets"]:
+        assert target["target_rate"] == 3, "the same offered load: the plan's peak at RATE"
+
+
+def a_row(passed: bool) -> Measured:
+    return Measured("t", passed, 10, 0, 1.0, 10.0, 20.0, 30.0, 12.0, 0, None, "results/t")
+
+
+@pytest.mark.parametrize(
+    ("codes", "passed", "broken", "code"),
+    [
+        ([0, 0], [True, True], [], 0),
+        ([0, 3], [True, False], [], 3),  # defect 6: make compare exited 0 when a run failed
+        ([0, 0], [True, False], [], 3),  # a scaling check failed on a host judged plain: still not a pass
+        ([0, 1], [True], ["lambda"], 1),  # a run that broke wrote no verdict
+        ([0, 130], [True, True], [], 1),
+    ],
+)
+def test_the_comparison_passes_only_if_every_run_did(
+    codes: list[int], passed: list[bool], broken: list[str], code: int
+) -> None:
+    assert comparison_code(codes, [a_row(p) for p in passed], broken) == code
+
+
+def test_every_item_of_any_cost_breakdown_is_a_row_enriched_ones_too() -> None:
+    block = {
+        "rps": 5.0,
+        "lambda": {"requests": 1.5, "compute": {"monthly": 2.25, "basis": "512 MB x 58 ms"}, "total": 3.75},
+        "fargate": {"tasks": 36.04, "total": 96.27},
+        "cluster": {"nodes": 60.74, "control_plane": 73.0, "total": 133.74},
+    }
+
+    assert breakdown_rows(block) == [
+        ("requests", "$1.50", "", ""),
+        ("compute", "$2.25 (basis: 512 MB x 58 ms)", "", ""),
+        ("tasks", "", "$36.04", ""),
+        ("nodes", "", "", "$60.74"),
+        ("control plane", "", "", "$73.00"),
+        ("total", "$3.75", "$96.27", "$133.74"),
+    ]

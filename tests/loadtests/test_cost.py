@@ -120,6 +120,15 @@ def test_fargate_bills_vcpu_and_gb_hours_for_its_tasks(architecture: str, per_ta
     assert cost["logs"] == pytest.approx(MONTH_REQUESTS_AT_10 * 266 / GB * 0.5)
 
 
+def test_fargates_log_lines_pay_the_nat_gateways_data_processing_on_their_way_to_cloudwatch() -> None:
+    """Tasks in private subnets reach CloudWatch Logs through the NAT gateway ($0.045 per GB processed,
+    aws.amazon.com/vpc/pricing); S3 and DynamoDB go through gateway endpoints and pay nothing."""
+    cost = fargate_monthly(Workload(10), PRICES)
+
+    assert cost["nat_data"] == pytest.approx(MONTH_REQUESTS_AT_10 * 266 / GB * 0.045)
+    assert fargate_monthly(Workload(0), PRICES)["nat_data"] == 0  # nothing at rest: the README's row holds
+
+
 def test_fargate_tasks_grow_with_the_cpu_and_stop_at_the_maximum() -> None:
     tasks = FargateTasks(cpu_units=1024, memory_mib=2048, min_tasks=1, max_tasks=4, cpu_target_percent=50)
 

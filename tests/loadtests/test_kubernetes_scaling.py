@@ -13,9 +13,15 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from loadtests.kubernetes_scaling import Condition, KubernetesWatcher, evaluate_kubernetes, kubernetes_sample
-from loadtests.watching import FAILED, PASSED, LatencyRow
-from tests.loadtests.kubernetes_cluster import EPOCH0, Scenario
+from loadtests.kubernetes_scaling import (
+    Condition,
+    KubernetesWatcher,
+    evaluate_kubernetes,
+    kubernetes_sample,
+    pod_cpu_request_cores,
+)
+from loadtests.watching import FAILED, PASSED, UNOBSERVED, LatencyRow
+from tests.loadtests.kubernetes_cluster import EPOCH0, Scenario, deployment_object
 
 SCALING = {
     "kind": "kubernetes",
@@ -160,7 +166,7 @@ def kubectl_for(name: str, calls: list[list[str]]) -> Kubectl:
 
     def kubectl(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         calls.append(command)
-        if command[2].startswith("horizontalpodautoscaler/"):
+        if command[2].startswith("horizontalpodautoscalers.v2.autoscaling/"):
             _at, hpa, deployment, pods, nodes = next(frames)
             current.update(pods=pods, nodes=nodes)
             body: dict[str, Any] = {"apiVersion": "v1", "kind": "List", "items": [hpa, deployment]}
@@ -184,8 +190,8 @@ def test_the_watcher_reads_hpa_deployment_pods_and_nodes_with_the_stacks_kubecon
         [
             "kubectl",
             "get",
-            "horizontalpodautoscaler/users-api",
-            "deployment/users-api",
+            "horizontalpodautoscalers.v2.autoscaling/users-api",
+            "deployments.v1.apps/users-api",
             "--namespace",
             "users-api",
             "--output",
@@ -253,7 +259,8 @@ def test_a_kubeconfig_that_cannot_list_nodes_is_noted_and_the_rest_still_judged(
 
     result = watcher.evaluate(cold_starts=0)
     assert result.status == PASSED
-    assert result.details["nodesNote"] == "the kubeconfig cannot list nodes: node counts were not recorded"
+    assert result.details["nodesNote"].startswith("the kubeconfig cannot list nodes: node counts were not recorded")
+    assert 'User "ci" cannot list resource "nodes"' in result.details["nodesNote"]
     assert "readyNodes" not in result.details
 
 
@@ -300,3 +307,147 @@ def test_one_sync_without_metrics_while_new_pods_start_is_the_controller_retryin
 
     assert result.status == PASSED, result.reasons
     assert result.details["ScalingActiveFalseSamples"] == 1
+
+
+# kubectl's own stderr for each refusal (kubectl 1.33 prints "Error from server (<Reason>): <message>"; the messages
+# are the API server's, staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go's forbidden()).
+FORBIDDEN = (
+    'Error from server (Forbidden): horizontalpodautoscalers.autoscaling "users-api" is forbidden: User "ci" cannot'
+    ' get resource "horizontalpodautoscalers" in API group "autoscaling" in the namespace "users-api"\n'
+)
+NOT_FOUND = 'Error from server (NotFound): horizontalpodautoscalers.autoscaling "users-api" not found\n'
+NO_CREDENTIALS = (
+    'Unable to locate credentials. You can configure credentials by running "aws configure".\n'
+    "E1202 01:15:00.000000   1 memcache.go:265] couldn't get current server API group list: Get"
+    ' "https://ABC.gr7.us-east-1.eks.amazonaws.com/api?timeout=32s": getting credentials: exec: executable aws'
+    " failed with exit code 253\n"
+)
+
+
+# Captured from kubectl v1.32.4 run by the watcher against a kubeconfig whose server refuses connections.
+REFUSED = (
+    "".join(
+        f'E1202 01:28:53.53721{n}   20631 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API'
+        ' group list: Get \\"https://127.0.0.1:1/api?timeout=32s\\": dial tcp 127.0.0.1:1: connect:'
+        ' connection refused"\n'
+        for n in range(6)
+    )
+    + "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (subprocess.CalledProcessError(1, ["kubectl"], "", FORBIDDEN), "grant the kubeconfig's identity get"),
+        (
+            subprocess.CalledProcessError(1, ["kubectl"], "", REFUSED),
+            "kubectl failed: The connection to the server 127.0.0.1:1 was refused - did you specify the right host or"
+            " port?: is the cluster's API endpoint reachable",
+        ),
+        (subprocess.CalledProcessError(1, ["kubectl"], "", NOT_FOUND), "releaseName/namespace"),
+        (subprocess.CalledProcessError(1, ["kubectl"], "", NO_CREDENTIALS), "set credentials for the cluster's"),
+        (FileNotFoundError(2, "No such file or directory", "kubectl"), "kubectl was not found on PATH"),
+        (subprocess.TimeoutExpired(["kubectl"], 20), "did not answer within 20 s"),
+    ],
+    ids=["forbidden", "refused", "not found", "no credentials", "no kubectl", "timeout"],
+)
+def test_a_cluster_the_watcher_cannot_read_is_unobserved_in_kubectls_words_never_a_failed_scale_out(
+    failure: BaseException, expected: str
+) -> None:
+    def refusing(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        raise failure
+
+    watcher = KubernetesWatcher(SCALING, "users-api", "users-api", None, 90, run=refusing)
+    for second in range(0, 31, 5):
+        watcher.sample(EPOCH0 + second)
+
+    result = watcher.evaluate(cold_starts=0)
+
+    assert result.status == UNOBSERVED
+    assert expected in result.reasons[0]
+    assert "memcache.go" not in result.reasons[0]  # client-go's retry log is noise next to kubectl's conclusion
+    if isinstance(failure, subprocess.CalledProcessError):  # kubectl's own words, its first line's opening
+        assert failure.stderr.splitlines()[-1 if failure.stderr is REFUSED else 0][:40] in result.reasons[0]
+    assert result.details["kubectlErrors"] == 7
+    assert "error" in watcher.timeline[0]
+
+
+def test_an_hpa_served_as_autoscaling_v1_is_refused_not_read_as_metrics_missing() -> None:
+    """autoscaling/v1 has no status.currentMetrics nor conditions: read as v2 it would look like missing metrics."""
+    calls: list[list[str]] = []
+    answer = kubectl_for("room on the nodes", calls)
+
+    def served_as_v1(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        result = answer(command, **kwargs)
+        body = json.loads(result.stdout)
+        for item in body["items"]:
+            if item["kind"] == "HorizontalPodAutoscaler":
+                item["apiVersion"] = "autoscaling/v1"
+        return subprocess.CompletedProcess(command, 0, json.dumps(body), "")
+
+    watcher = KubernetesWatcher(SCALING, "users-api", "users-api", None, 90, run=served_as_v1)
+    watcher.sample(EPOCH0)
+
+    result = watcher.evaluate(cold_starts=0)
+    assert result.status == UNOBSERVED
+    assert "'autoscaling/v1', not autoscaling/v2" in result.reasons[0]
+
+
+def test_kubectl_errors_between_good_samples_are_counted_and_the_samples_still_judged() -> None:
+    calls: list[list[str]] = []
+    answer = kubectl_for("room on the nodes", calls)
+    count = {"hpa": 0}
+
+    def flaky(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        if command[2].startswith("horizontalpodautoscalers"):
+            count["hpa"] += 1
+            if count["hpa"] == 3:
+                raise subprocess.TimeoutExpired(command, 20)
+        return answer(command, **kwargs)
+
+    watcher = KubernetesWatcher(SCALING, "users-api", "users-api", None, 90, run=flaky)
+    for second in range(0, 301, 5):
+        watcher.sample(EPOCH0 + second)
+
+    result = watcher.evaluate(cold_starts=0)
+    assert result.status == PASSED
+    assert result.details["kubectlErrors"] == 1
+    assert "did not answer within 20 s" in result.details["lastKubectlError"]
+
+
+SIDECAR = {  # a native sidecar (restartPolicy: Always in initContainers, Kubernetes 1.29+)
+    "name": "log-router",
+    "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4",
+    "restartPolicy": "Always",
+    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+}
+ONE_SHOT = {"name": "migrate", "image": "busybox:1.36", "resources": {"requests": {"cpu": "2"}}}
+
+
+@pytest.mark.parametrize(
+    ("init_containers", "app_request", "expected"),
+    [
+        ([], "250m", 0.25),
+        ([SIDECAR], "250m", 0.35),  # the HPA divides the pod's usage by app + sidecar requests
+        ([ONE_SHOT], "250m", 0.25),  # a run-to-completion init container is not counted
+        ([SIDECAR], None, None),  # a container without a CPU request: the HPA cannot compute utilisation either
+    ],
+    ids=["one container", "native sidecar", "init container", "no request"],
+)
+def test_cpu_per_pod_is_what_the_hpa_divides_usage_by(
+    init_containers: list[dict[str, Any]], app_request: str | None, expected: float | None
+) -> None:
+    deployment = deployment_object("users-api", "users-api", 2, 2, EPOCH0)
+    pod_spec = deployment["spec"]["template"]["spec"]
+    if init_containers:
+        pod_spec["initContainers"] = init_containers
+    if app_request is None:
+        del pod_spec["containers"][0]["resources"]["requests"]["cpu"]
+    kubernetes_validate.validate(deployment, "1.33", strict=True)
+
+    cores = pod_cpu_request_cores(deployment)
+    if expected is None:
+        assert cores is None
+    else:
+        assert cores == pytest.approx(expected)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from devtools.processes import REPO_ROOT
+from tests.unit.minikube_cli import write_fake_minikube
 
 
 def fake_pulumi(folder: Path, stack: str | None, outputs: str) -> None:
@@ -101,15 +102,49 @@ def test_a_bad_port_is_refused(tmp_path: Path, port: str) -> None:
     assert "is not a TCP port" in result.stderr
 
 
-def test_a_minikube_stack_is_reached_at_the_minikube_ip_and_node_port(tmp_path: Path) -> None:
-    fake_pulumi(tmp_path, "minikube", '{"url": "", "backend": "minikube", "nodePort": 30080}')
-    minikube = tmp_path / "minikube"
-    minikube.write_text('#!/bin/sh\n[ "$1" = ip ] && echo 192.168.49.2\n')
-    minikube.chmod(0o755)
+MINIKUBE_OUTPUTS = (
+    '{{"url": "{url}", "backend": "minikube", "nodePort": 30080, "kubeContext": "{profile}", '
+    '"namespace": "users-api", "releaseName": "users-api"}}'
+)
+NOT_WSL = {"WSL_DISTRO_NAME": "", "WSLPATH": ""}
 
-    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin")
 
-    assert result.stdout == "export HOST_ADDRESS=http://192.168.49.2:30080\n"
+@pytest.mark.parametrize(
+    ("driver", "profile", "ports", "env", "expected"),
+    [
+        pytest.param("docker", "minikube", (), NOT_WSL, "http://192.168.49.2:30080", id="docker-linux-node-ip"),
+        pytest.param("qemu2", "lab", (), NOT_WSL, "http://192.168.105.2:30080", id="vm-driver-profile-lab"),
+        pytest.param(
+            "docker",
+            "minikube",
+            ("127.0.0.1:30080:30080",),
+            {"WSL_DISTRO_NAME": "Ubuntu"},
+            "http://127.0.0.1:30080",
+            id="docker-wsl-published-port",
+        ),
+    ],
+)
+def test_a_minikube_stack_is_reached_where_this_machine_reaches_its_node_port(
+    tmp_path: Path, driver: str, profile: str, ports: tuple[str, ...], env: dict[str, str], expected: str
+) -> None:
+    fake_pulumi(tmp_path, "minikube", MINIKUBE_OUTPUTS.format(url="http://10.0.0.9:30080", profile=profile))
+    write_fake_minikube(tmp_path, driver, name=profile, ports=ports)
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin", env=env)
+
+    assert result.stdout == f"export HOST_ADDRESS={expected}\n", result.stderr
+
+
+def test_docker_driver_on_wsl_without_a_published_port_names_both_fixes(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "minikube", MINIKUBE_OUTPUTS.format(url="http://192.168.49.2:30080", profile="minikube"))
+    write_fake_minikube(tmp_path, "docker")
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin", env={"WSL_DISTRO_NAME": "Ubuntu"})
+
+    assert result.returncode == 1
+    assert result.stdout == "", "not the node IP, which does not answer from here"
+    assert "minikube -p minikube service -n users-api users-api --url" in result.stderr
+    assert "--ports=127.0.0.1:30080:30080" in result.stderr
 
 
 EKS_OUTPUTS = (
@@ -186,8 +221,8 @@ def hanging(folder: Path, tool: str, when: str) -> None:
         pytest.param(
             '{"url": "", "backend": "minikube", "nodePort": 30080}',
             "minikube",
-            "ip",
-            "`minikube ip` did not answer",
+            "profile list",
+            "`minikube profile list` did not answer",
             id="minikube",
         ),
     ],

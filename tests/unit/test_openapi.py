@@ -31,6 +31,11 @@ STABLE_ERROR_CODES = (
     "avatar_not_found",
     "dependency_unavailable",
     "not_ready",
+    "missing_token",
+    "invalid_token",
+    "invalid_request",
+    "insufficient_scope",
+    "issuer_unavailable",
     "method_not_allowed",
     "not_found",
     "internal_error",
@@ -135,6 +140,29 @@ def test_every_stable_error_code_is_documented(code: str) -> None:
 
     assert f"`{code}`" in DOCUMENT["info"]["description"]
     assert f"`{code}`" in code_schema["description"]
+
+
+def test_exactly_the_operations_the_app_protects_declare_the_bearer_scheme(app: Flask) -> None:
+    """users_api/auth.py protects endpoints by name; the document must say which operations those are."""
+    from users_api.auth import WRITE_ENDPOINTS
+
+    protected = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in WRITE_ENDPOINTS:
+            path = _FLASK_PARAMETER.sub(r"{\1}", rule.rule)
+            protected |= {(path, method.lower()) for method in (rule.methods or set()) - IMPLICIT_METHODS}
+    declared = {(path, method) for path, method in OPERATIONS if "security" in DOCUMENT["paths"][path][method]}
+
+    assert declared == protected == {("/user", "post"), ("/users/{email}", "delete")}
+    assert DOCUMENT["components"]["securitySchemes"]["bearerAuth"] == {
+        **DOCUMENT["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+    }
+    for path, method in declared:
+        operation = DOCUMENT["paths"][path][method]
+        assert operation["security"] == [{}, {"bearerAuth": ["users:write"]}]  # {}: auth is off by default
+        assert {"401", "403"} <= set(operation["responses"])
 
 
 def test_the_app_serves_this_document_at_openapi_json(client: FlaskClient) -> None:
