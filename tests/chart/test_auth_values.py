@@ -22,7 +22,14 @@ def test_the_web_acl_annotation_and_the_auth_settings_render_on_the_ingress_and_
     spec = parse({"backend": "eks", "authIssuer": ISSUER, "authAudience": "client-id", "eks": {"wafRateLimit": "500"}})
     image = AppImage(repository="123456789012.dkr.ecr.eu-west-1.amazonaws.com/users-api-app", tag="t", digest="")
     values = eks.chart_values(
-        spec, image, "eu-west-1", "users-1a2b", "avatars-3c4d", ROLE_ARN, reconciler_role_arn=RECONCILER_ROLE_ARN, waf_acl_arn=ACL_ARN
+        spec,
+        image,
+        "eu-west-1",
+        "users-1a2b",
+        "avatars-3c4d",
+        ROLE_ARN,
+        reconciler_role_arn=RECONCILER_ROLE_ARN,
+        waf_acl_arn=ACL_ARN,
     )
 
     release = render(chart, values, "users-api")

@@ -88,7 +88,7 @@ def test_a_wrong_auth_setting_is_named_with_the_fix(config: dict[str, str], says
 def test_the_lambda_function_gets_the_auth_environment(mocks: RecordingMocks) -> None:
     deploy_lambda(mocks, **AUTH)
 
-    variables = mocks.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    variables = mocks.one_named("aws:lambda/function:Function", "users-api-function")["environment"]["variables"]
     assert variables["AUTH_ISSUER"] == ISSUER
     assert variables["AUTH_AUDIENCE"] == "7example1client2id"
 

@@ -24,7 +24,7 @@ from tests.support import REGION, image_bytes
 pytestmark = pytest.mark.integration
 
 SERVERS = {
-    "gunicorn": lambda port: gunicorn_command(port, workers=1, threads=4),
+    "gunicorn": lambda port: gunicorn_command(port, workers=1),
     "lambda": lambda port: lambda_front_command(port, 15.0),
 }
 

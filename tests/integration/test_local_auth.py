@@ -24,7 +24,7 @@ def stack_with_auth() -> Iterator[tuple[subprocess.Popen[str], ProcessOutput, in
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "devtools.local_stack", "--port", str(port), "--emulator-port", str(emulator_port)),
-            *("--workers", "1", "--threads", "2", "--auth", "on", "--issuer-port", str(issuer_port)),
+            *("--workers", "1", "--auth", "on", "--issuer-port", str(issuer_port)),
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,

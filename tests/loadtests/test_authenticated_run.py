@@ -26,7 +26,7 @@ def protected_server(moto_server: str, names: tuple[str, str]) -> Iterator[tuple
     with LocalIssuer() as issuer:
         port = free_port()
         env = auth_environment(app_environment(moto_server, REGION, *names, log_level="WARNING"), issuer)
-        server = spawn(gunicorn_command(port, workers=1, threads=4), env=env)
+        server = spawn(gunicorn_command(port, workers=1), env=env)
         wait_for_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
         yield f"http://127.0.0.1:{port}", issuer
         stop(server)
