@@ -117,6 +117,12 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
             COMMAND, [minikube, "-p", profile, "ip"], "minikube ip", "check `minikube status`"
         ).stdout.strip()
 
+    def ask(command: list[str]) -> str:  # docker/podman port and system info: "" when absent or failing
+        if shutil.which(command[0]) is None:
+            return ""
+        answer = run_cli(COMMAND, command, " ".join(command[:2]), f"check that `{command[0]} info` answers")
+        return answer.stdout if answer.returncode == 0 else ""
+
     try:
         host = node_port_host(
             cluster,
@@ -125,6 +131,7 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
             host_system(),
             str(outputs.get("namespace") or "users-api"),
             str(outputs.get("releaseName") or "users-api"),
+            ask,
         )
     except ProfileError as error:
         raise StackError(f"{COMMAND}: {error}") from None

@@ -16,12 +16,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 
 from .emulator_probe import Emulator, EmulatorError, check_reachable_from_pods, identify
 from .make_args import MakeArgumentParser, port
@@ -38,6 +42,7 @@ from .processes import REPO_ROOT, port_in_use
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
 LOCALSTACK_START_SECONDS = 90.0
 DEFAULT_NODE_PORT, DEFAULT_NAMESPACE, DEFAULT_APP_NAME = 30080, "users-api", "users-api"
+LIVEZ_ATTEMPTS = 5  # after `pulumi up` has waited for the release's pods to be ready: a few seconds of slack
 SIZED_FOR_CPUS = 4  # MINIKUBE_START's: the HPA's default maximum fits at the chart's requests
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
@@ -48,6 +53,49 @@ PULUMI_HOW = "install the Pulumi CLI: https://www.pulumi.com/docs/install/"
 
 class LocaldevError(RuntimeError):
     """A prerequisite is missing; the message says how to get it."""
+
+
+PASSPHRASE_SOURCES = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+PULUMI_LOGIN_HOW = (
+    "log in first: `pulumi login --local` (state in ~/.pulumi, no account) or `pulumi login` (Pulumi Cloud)"
+)
+
+
+def check_pulumi_ready(pulumi: str, run: Runner = subprocess.run, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse, before anything is created, what would make step 4's captured ``pulumi`` commands fail.
+
+    Step 4 runs ``pulumi stack select/init`` and ``config set`` without a terminal, so Pulumi cannot prompt: not
+    logged in, they fail with "PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
+    (pulumi/pulumi#3202, #13293), and on a DIY backend (``file://``, ``s3://``, ``gs://``, ``azblob://``, whose default
+    secrets provider is the passphrase one) without ``PULUMI_CONFIG_PASSPHRASE[_FILE]`` with "passphrase must be set
+    with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables" (pulumi/pulumi#7001).
+    ``pulumi whoami --json`` (``pkg/cmd/pulumi/whoami``) prints ``{"user", "organizations", "url", ...}``, ``url``
+    being the backend's (``https://api.pulumi.com`` for Pulumi Cloud, ``file://~`` after ``pulumi login --local``).
+    """
+    env = os.environ if environ is None else environ
+    answer = run(
+        [pulumi, "whoami", "--json", "--non-interactive"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if answer.returncode != 0:
+        said = " ".join((answer.stderr or "").strip().splitlines()[-2:]) or f"exit code {answer.returncode}"
+        raise LocaldevError(f"Pulumi is not logged in ({said}): {PULUMI_LOGIN_HOW}")
+    try:
+        backend = str(json.loads(answer.stdout or "{}").get("url") or "")
+    except (ValueError, AttributeError):
+        backend = ""
+    if backend.startswith(("https://", "http://")):
+        return  # Pulumi Cloud (or self-hosted): its own secrets provider, no passphrase
+    if not any(source in env for source in PASSPHRASE_SOURCES):  # an empty passphrase is a valid one
+        raise LocaldevError(
+            f"Pulumi's backend {backend or '(a DIY one)'} encrypts stack secrets with a passphrase, and `make "
+            "localdev` runs Pulumi without a terminal to ask for it: `export PULUMI_CONFIG_PASSPHRASE=...` (or "
+            "PULUMI_CONFIG_PASSPHRASE_FILE=<file>), the same every time for this stack, then `make localdev` again"
+        )
 
 
 def need(tool: str, how: str) -> str:
@@ -116,9 +164,14 @@ def localdev(
     minikube = need_minikube()
     pulumi = need("pulumi", PULUMI_HOW)
     system = system or host_system()
+    check_pulumi_ready(pulumi, run)
 
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
+
+    def ask(command: list[str]) -> str:  # docker/podman port and system info: "" when it fails
+        answer = call(command, check=False)
+        return answer.stdout if answer.returncode == 0 else ""
 
     def stack_config(key: str, default: str) -> str:
         found = call([pulumi, "config", "get", "--path", key], check=False)
@@ -169,6 +222,7 @@ def localdev(
         system,
         stack_config("minikube.namespace", DEFAULT_NAMESPACE),
         stack_config("appName", DEFAULT_APP_NAME),
+        ask,
     )
     call([pulumi, "config", "set", "backend", "minikube"])
     # The minikube backend's settings are in its config object (backends/minikube/settings.py); a stack made before
@@ -185,7 +239,32 @@ def localdev(
     # --refresh: the stack's record of the table and bucket is checked against the emulator, so what an emulator
     # restart lost is created again instead of being assumed present (LocalStack's community state is ephemeral).
     run([pulumi, "up", "--yes", "--refresh"], cwd=REPO_ROOT, check=True)  # its own progress, to the terminal
-    print(f"\nThe app is up at http://{host}:{node_port} (`make address` prints the export line).")
+    url = f"http://{host}:{node_port}"
+    if not app_answers(url):
+        minikube_start = start_command(profile, node_port, system, cluster.driver, forward=True)
+        raise LocaldevError(
+            f"the release is deployed, but {url}/livez does not answer from this machine. With the docker or podman "
+            f"driver where minikube cannot reach the node's IP (macOS, Windows, WSL, Docker Desktop for Linux, a "
+            f"rootless or remote daemon) the NodePort must be published when the cluster is created: "
+            f"`minikube delete -p {profile} && {minikube_start}`, then `make localdev` again (or keep "
+            f"`minikube -p {profile} service -n {stack_config('minikube.namespace', DEFAULT_NAMESPACE)} "
+            f"{stack_config('appName', DEFAULT_APP_NAME)} --url` open and use its URL)"
+        )
+    print(f"\nThe app is up at {url} (`make address` prints the export line).")
+
+
+def app_answers(url: str, attempts: int = LIVEZ_ATTEMPTS, timeout: float = 3.0, pause: float = 2.0) -> bool:
+    """``GET <url>/livez`` answers 200 within a few tries (the address this machine was told to use really works)."""
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(f"{url}/livez", timeout=timeout) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return False
 
 
 def profile_name(value: str) -> str:
@@ -208,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.check:
             check_minikube_running(need_minikube(), args.profile)
-            need("pulumi", PULUMI_HOW)
+            check_pulumi_ready(need("pulumi", PULUMI_HOW))
             return 0
         localdev(args.stack, args.emulator_port, args.profile)
     except (LocaldevError, EmulatorError, ProfileError) as exc:
