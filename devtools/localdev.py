@@ -41,6 +41,10 @@ from .processes import REPO_ROOT, port_in_use
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
 LOCALSTACK_START_SECONDS = 90.0
+LOCALSTACK_CONTAINER = (
+    "flask-platform-localstack"  # `pulumi destroy` leaves it: `docker stop flask-platform-localstack`
+)
+FAILURE_LINES = 15
 DEFAULT_NODE_PORT, DEFAULT_NAMESPACE, DEFAULT_APP_NAME = 30080, "users-api", "users-api"
 LIVEZ_ATTEMPTS = 5  # after `pulumi up` has waited for the release's pods to be ready: a few seconds of slack
 SIZED_FOR_CPUS = 4  # MINIKUBE_START's: the HPA's default maximum fits at the chart's requests
@@ -169,6 +173,10 @@ def localdev(
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
 
+    def stream(command: Sequence[str]) -> None:
+        """Minutes-long commands (an image pull, an image build): their progress goes to the terminal."""
+        run(list(command), cwd=REPO_ROOT, check=True, stdin=subprocess.DEVNULL)
+
     def ask(command: list[str]) -> str:  # docker/podman port and system info: "" when it fails
         answer = call(command, check=False)
         return answer.stdout if answer.returncode == 0 else ""
@@ -194,10 +202,10 @@ def localdev(
             "docker",
             f"start any AWS emulator on port {emulator_port}, e.g. .venv/bin/moto_server -H 0.0.0.0 -p {emulator_port}",
         )
-        call(
+        stream(  # docker pulls the image first (about 1 GB): its progress is shown
             [
                 docker,
-                *("run", "--detach", "--rm", "--name", "flask-platform-localstack"),
+                *("run", "--detach", "--rm", "--name", LOCALSTACK_CONTAINER),
                 *("--publish", f"{emulator_port}:4566", LOCALSTACK_IMAGE),
             ]
         )
@@ -209,7 +217,7 @@ def localdev(
 
     reference = app_image_reference()
     step(3, f"building {reference} into Minikube ...")
-    call(image_build_command(minikube, profile, reference))
+    stream(image_build_command(minikube, profile, reference))
 
     step(4, f"configuring stack {stack!r} and running pulumi up --refresh ...")
     if call([pulumi, "stack", "select", stack], check=False).returncode != 0:
@@ -267,6 +275,23 @@ def app_answers(url: str, attempts: int = LIVEZ_ATTEMPTS, timeout: float = 3.0, 
     return False
 
 
+def failure_message(error: subprocess.CalledProcessError) -> str:
+    """The failed command and the end of what it said (its last FAILURE_LINES lines, stderr then stdout); a streamed
+    command's output is already on the terminal."""
+    said = [
+        line
+        for text in (error.stderr, error.stdout)
+        if isinstance(text, str)
+        for line in text.strip().splitlines()[-FAILURE_LINES:]
+    ]
+    command = " ".join(map(str, error.cmd))
+    if not said:
+        return f"make localdev: `{command}` failed (exit code {error.returncode}; its output is above)"
+    return f"make localdev: `{command}` failed (exit code {error.returncode}):\n" + "\n".join(
+        f"  {line}" for line in said
+    )
+
+
 def profile_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
         raise ValueError(f"{value!r} is not a Minikube profile name (letters, digits, '.', '_', '-')")
@@ -294,8 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make localdev: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or "").strip().splitlines()[-1:] if isinstance(exc.stderr, str) else []
-        print(f"make localdev: `{' '.join(map(str, exc.cmd))}` failed: {' '.join(detail)}", file=sys.stderr)
+        print(failure_message(exc), file=sys.stderr)
         return 1
     return 0
 

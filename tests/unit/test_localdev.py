@@ -56,13 +56,15 @@ class FakeTools:
         self.daemon_info = daemon_info or {"OperatingSystem": "Ubuntu 24.04 LTS", "SecurityOptions": []}
         self.config = config or {}
         self.commands: list[list[str]] = []
+        self.options: list[dict[str, Any]] = []  # each command's keyword arguments (capture, stdin)
         self.pulumi_backend = pulumi_backend  # None: not logged in
         self.minikube_running, self.stack_exists = minikube_running, stack_exists
         self.profiles = profile_list(driver, name=profile, ports=ports, cpus=cpus, network=network)
         self.driver, self.from_node, self.profile = driver, from_node, profile
 
-    def __call__(self, command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+    def __call__(self, command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
         self.commands.append(command)
+        self.options.append(options)
         rest = command[1:]
         code, out, err = 0, "", ""
         if rest[:2] == ["-p", self.profile]:
@@ -93,6 +95,12 @@ class FakeTools:
             key = rest[-1]
             code, out = (0, self.config[key]) if key in self.config else (255, "")  # unset: "error: ... not found"
         return subprocess.CompletedProcess(command, code, out, err)
+
+    def options_of(self, *words: str) -> dict[str, Any]:
+        (found,) = [
+            o for c, o in zip(self.commands, self.options, strict=True) if tuple(c[1 : 1 + len(words)]) == words
+        ]
+        return found
 
     def ran(self, *words: str) -> bool:
         return any(words == tuple(command[1 : 1 + len(words)]) for command in self.commands)
@@ -432,3 +440,29 @@ def test_a_missing_tool_is_named_with_where_to_get_it(monkeypatch: pytest.Monkey
 def test_a_stopped_minikube_says_how_to_start_it() -> None:
     with pytest.raises(localdev.LocaldevError, match="minikube start"):
         localdev.localdev("minikube", 4566, run=FakeTools(minikube_running=False))
+
+
+def test_minikube_ssh_gets_no_terminal_and_long_commands_stream_their_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = FakeTools()
+    port = free_port()
+    monkeypatch.setattr("devtools.localdev.wait_for_emulator", lambda _port: Emulator("LocalStack", LOCALSTACK_PATH))
+
+    localdev.localdev("minikube", port, run=tools, system="linux")
+
+    assert tools.options_of("-p", "minikube", "ssh", "--")["stdin"] is subprocess.DEVNULL
+    for long_running in (("run", "--detach"), ("-p", "minikube", "image", "build")):  # an image pull, a build
+        options = tools.options_of(*long_running)
+        assert "capture_output" not in options, f"{long_running} is shown as it runs"
+        assert "stdout" not in options
+
+
+def test_a_failed_command_shows_the_end_of_what_it_said_not_just_its_last_line() -> None:
+    stderr = "\n".join(f"line {number}" for number in range(1, 31))
+    failure = subprocess.CalledProcessError(255, ["pulumi", "config", "set", "backend", "minikube"], "", stderr)
+
+    message = localdev.failure_message(failure)
+
+    assert message.startswith("make localdev: `pulumi config set backend minikube` failed (exit code 255):")
+    assert message.splitlines()[1:] == [f"  line {number}" for number in range(16, 31)]
+    streamed = subprocess.CalledProcessError(1, ["minikube", "image", "build"])
+    assert localdev.failure_message(streamed).endswith("its output is above)")
