@@ -93,7 +93,8 @@ def warn_if_unresolved(url: str) -> None:
 
 def minikube_url(outputs: dict[str, Any]) -> str | None:
     """The address this machine reaches the release's NodePort on, asked of minikube now (the profile is the stack's
-    kube context): the node's IP, or where the docker driver publishes the port on macOS, Windows and WSL."""
+    kube context): the node's IP, or where the docker/podman node container really binds the port (``docker port``)
+    wherever minikube's NeedsPortForward holds (macOS, Windows, WSL, Docker Desktop, rootless or remote daemons)."""
     minikube = shutil.which("minikube")
     node_port = outputs.get("nodePort")
     if minikube is None or node_port is None:

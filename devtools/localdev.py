@@ -1,7 +1,8 @@
 """``make localdev``: a Minikube stack in one step, with its AWS emulator reachable from the pods.
 
-1. Minikube's profile ``PROFILE`` (default ``minikube``, also the stack's kube context) must be running; the
-   metrics-server addon is enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
+1. Pulumi must work without a terminal (logged in; a passphrase for a DIY backend), Minikube's profile ``PROFILE``
+   (default ``minikube``, also the stack's kube context) must be running and reachable (``devtools/minikube_profile``);
+   the metrics-server addon is enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
 2. The AWS emulator on this machine's EMULATOR_PORT (4566) is identified (LocalStack or moto server) and must answer
    from inside Minikube as ``host.minikube.internal``; with nothing listening, LocalStack 4.14.0 (the last image that
    runs without an auth token) is started in Docker. Anything else is refused with the fix
@@ -9,9 +10,11 @@
 3. The app image is built into Minikube, tagged with the app's content digest (``make minikube-image``), so a
    changed app rolls out and an unchanged one is no change.
 4. The Pulumi stack is selected (or created) and configured: backend minikube, the profile's context, the host
-   this machine reaches the NodePort on (``devtools/minikube_profile.py``: the node IP, or the port the docker
-   driver publishes on macOS, Windows and WSL); then ``pulumi up --refresh``: an emulator restarted since the last
-   run lost the table and bucket, the refresh sees that and the update creates them again.
+   this machine reaches the NodePort on (``devtools/minikube_profile.py``: the node IP, or the port the docker or
+   podman driver publishes where minikube's NeedsPortForward holds); then ``pulumi up --refresh``: an emulator
+   restarted since the last run lost the table and bucket, the refresh sees that and the update creates them again.
+   Last, the address is proved: ``/livez`` must answer from this machine, or the message names the fix
+   (``minikube delete``, then ``--ports``).
 """
 
 from __future__ import annotations
