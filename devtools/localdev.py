@@ -38,6 +38,7 @@ from .minikube_profile import (
     host_system,
     node_port_host,
     parse_profiles,
+    refuse_unreachable_network,
     start_command,
 )
 from .processes import REPO_ROOT, port_in_use
@@ -191,6 +192,7 @@ def localdev(
     step(1, f"checking Minikube (profile {profile!r}) and enabling metrics-server ...")
     check_minikube_running(minikube, profile, run)
     cluster = read_profile(minikube, profile, run)
+    refuse_unreachable_network(cluster, DEFAULT_NODE_PORT)  # before the emulator, the image and the stack
     if 0 < cluster.cpus < SIZED_FOR_CPUS:
         warn(
             f"profile {profile!r} has {cluster.cpus} CPUs: at the chart's requests the HPA's maximum does not fit and "

@@ -153,6 +153,19 @@ def start_command(profile: str, node_port: int, system: str, driver: str, forwar
     return MINIKUBE_START + flags
 
 
+def refuse_unreachable_network(profile: Profile, node_port: int) -> None:
+    """ProfileError naming the fixes for a profile whose network no NodePort can be reached through."""
+    if unreachable_qemu_network(profile):
+        raise ProfileError(
+            f"profile {profile.name!r} runs the {profile.driver} driver on its builtin (user-mode) network, where "
+            "nothing on this machine reaches a NodePort and `minikube service` is not implemented (minikube's "
+            f"start and service commands say so). Recreate it: `minikube -p {profile.name} delete && "
+            f"{MINIKUBE_START}{'' if profile.name == 'minikube' else f' -p {profile.name}'} --driver=qemu2 "
+            "--network socket_vmnet` (macOS, with socket_vmnet installed), or `--driver=vfkit`, or "
+            f"`{start_command(profile.name, node_port, 'darwin', 'docker')}`; then `make localdev` again"
+        )
+
+
 def node_port_host(
     profile: Profile,
     node_port: int,
@@ -166,15 +179,7 @@ def node_port_host(
     """The host this machine reaches ``node_port`` on; ProfileError naming both fixes where there is none.
 
     ``ask`` runs ``docker``/``podman`` (``port``, ``system info``); without it nothing is asked of the daemon."""
-    if unreachable_qemu_network(profile):
-        raise ProfileError(
-            f"profile {profile.name!r} runs the {profile.driver} driver on its builtin (user-mode) network, where "
-            "nothing on this machine reaches a NodePort and `minikube service` is not implemented (minikube's "
-            f"start and service commands say so). Recreate it: `minikube -p {profile.name} delete && "
-            f"{MINIKUBE_START}{'' if profile.name == 'minikube' else f' -p {profile.name}'} --driver=qemu2 "
-            "--network socket_vmnet` (macOS, with socket_vmnet installed), or `--driver=vfkit`, or "
-            f"`{start_command(profile.name, node_port, 'darwin', 'docker')}`; then `make localdev` again"
-        )
+    refuse_unreachable_network(profile, node_port)
     if not needs_port_forward(profile, system, ask, environ):
         return node_ip()
     host = published_host(ask(port_command(profile, node_port)) if ask else "", node_port)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +26,10 @@ from devtools.emulator_probe import LOCALSTACK_HEALTH as LOCALSTACK_PATH
 from devtools.emulator_probe import Emulator, EmulatorError
 from devtools.minikube_profile import ProfileError, start_command
 from devtools.processes import free_port
-from tests.unit.minikube_cli import NODE_IPS, profile_list
+from tests.unit.minikube_cli import NODE_IPS, profile_list, write_fake_minikube
 
 real_app_answers = localdev.app_answers
+real_which = shutil.which  # the autouse fixture below replaces it
 
 LOCALSTACK_HEALTH = {
     "services": {"dynamodb": "available", "s3": "running", "sqs": "available"},
@@ -157,6 +161,38 @@ def test_pulumi_not_logged_in_is_refused_before_anything_is_created(localstack_p
         localdev.localdev("minikube", localstack_port, run=tools, system="linux")
 
     assert tools.commands == [["pulumi", "whoami", "--json", "--non-interactive"]], "nothing else ran"
+
+
+@pytest.mark.parametrize(
+    ("pulumi_script", "says"),
+    [
+        pytest.param(
+            'echo "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions" >&2; exit 255',
+            "pulumi login --local",
+            id="not-logged-in",
+        ),
+        pytest.param(
+            """echo '{"user": "dev", "organizations": [], "url": "file://~"}'""",
+            "export PULUMI_CONFIG_PASSPHRASE=...",
+            id="local-backend-no-passphrase",
+        ),
+    ],
+)
+def test_make_localdevs_check_step_refuses_a_pulumi_that_cannot_run_unattended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pulumi_script: str, says: str
+) -> None:
+    monkeypatch.setattr("devtools.localdev.shutil.which", real_which)  # the fakes below, found on PATH
+    write_fake_minikube(tmp_path, "docker")
+    pulumi = tmp_path / "pulumi"
+    pulumi.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path / "pulumi.log"}"\n{pulumi_script}\n')
+    pulumi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+
+    assert localdev.main(["--check"]) == 2
+
+    assert says in capsys.readouterr().err
+    assert (tmp_path / "pulumi.log").read_text() == "whoami --json --non-interactive\n", "nothing else was asked"
 
 
 @pytest.mark.parametrize("backend", ["file://~", "file:///srv/state", "s3://team-state"])
@@ -334,7 +370,7 @@ def test_qemu_on_its_builtin_network_is_refused_naming_socket_vmnet(localstack_p
     assert "--driver=qemu2 --network socket_vmnet" in str(refused.value)
     assert "--driver=vfkit" in str(refused.value)
     assert "--driver=docker --ports=127.0.0.1:30080:30080" in str(refused.value)
-    assert not tools.ran("up", "--yes", "--refresh")
+    assert not any("build" in command or "stack" in command for command in tools.commands), "refused at step 1"
 
 
 def test_linux_docker_engine_keeps_the_node_ip_even_with_a_unix_docker_host(
