@@ -93,7 +93,8 @@ def warn_if_unresolved(url: str) -> None:
 
 def minikube_url(outputs: dict[str, Any]) -> str | None:
     """The address this machine reaches the release's NodePort on, asked of minikube now (the profile is the stack's
-    kube context): the node's IP, or where the docker driver publishes the port on macOS, Windows and WSL."""
+    kube context): the node's IP, or where the docker/podman node container really binds the port (``docker port``)
+    wherever minikube's NeedsPortForward holds (macOS, Windows, WSL, Docker Desktop, rootless or remote daemons)."""
     minikube = shutil.which("minikube")
     node_port = outputs.get("nodePort")
     if minikube is None or node_port is None:
@@ -117,6 +118,12 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
             COMMAND, [minikube, "-p", profile, "ip"], "minikube ip", "check `minikube status`"
         ).stdout.strip()
 
+    def ask(command: list[str]) -> str:  # docker/podman port and system info: "" when absent or failing
+        if shutil.which(command[0]) is None:
+            return ""
+        answer = run_cli(COMMAND, command, " ".join(command[:2]), f"check that `{command[0]} info` answers")
+        return answer.stdout if answer.returncode == 0 else ""
+
     try:
         host = node_port_host(
             cluster,
@@ -125,6 +132,7 @@ def minikube_url(outputs: dict[str, Any]) -> str | None:
             host_system(),
             str(outputs.get("namespace") or "users-api"),
             str(outputs.get("releaseName") or "users-api"),
+            ask,
         )
     except ProfileError as error:
         raise StackError(f"{COMMAND}: {error}") from None

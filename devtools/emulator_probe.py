@@ -88,7 +88,8 @@ def check_reachable_from_pods(
     minikube: str, profile: str, port: int, emulator: Emulator, run: Runner, cwd: str | None = None
 ) -> None:
     command: Sequence[str] = probe_from_node_command(minikube, profile, port, emulator.probe_path)
-    answer = run(list(command), cwd=cwd, capture_output=True, text=True, check=False)
+    # stdin closed: `minikube ssh` would otherwise read the terminal (and wait on it when run in the background)
+    answer = run(list(command), cwd=cwd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
     if answer.returncode == 0 and answer.stdout.strip() == "200":
         return
     start = (

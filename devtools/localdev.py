@@ -1,7 +1,8 @@
 """``make localdev``: a Minikube stack in one step, with its AWS emulator reachable from the pods.
 
-1. Minikube's profile ``PROFILE`` (default ``minikube``, also the stack's kube context) must be running; the
-   metrics-server addon is enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
+1. Pulumi must work without a terminal (logged in; a passphrase for a DIY backend), Minikube's profile ``PROFILE``
+   (default ``minikube``, also the stack's kube context) must be running and reachable (``devtools/minikube_profile``);
+   the metrics-server addon is enabled for the HPA (its resolution is 60 s, so scaling is slower than on EKS).
 2. The AWS emulator on this machine's EMULATOR_PORT (4566) is identified (LocalStack or moto server) and must answer
    from inside Minikube as ``host.minikube.internal``; with nothing listening, LocalStack 4.14.0 (the last image that
    runs without an auth token) is started in Docker. Anything else is refused with the fix
@@ -9,19 +10,25 @@
 3. The app image is built into Minikube, tagged with the app's content digest (``make minikube-image``), so a
    changed app rolls out and an unchanged one is no change.
 4. The Pulumi stack is selected (or created) and configured: backend minikube, the profile's context, the host
-   this machine reaches the NodePort on (``devtools/minikube_profile.py``: the node IP, or the port the docker
-   driver publishes on macOS, Windows and WSL); then ``pulumi up --refresh``: an emulator restarted since the last
-   run lost the table and bucket, the refresh sees that and the update creates them again.
+   this machine reaches the NodePort on (``devtools/minikube_profile.py``: the node IP, or the port the docker or
+   podman driver publishes where minikube's NeedsPortForward holds); then ``pulumi up --refresh``: an emulator
+   restarted since the last run lost the table and bucket, the refresh sees that and the update creates them again.
+   Last, the address is proved: ``/livez`` must answer from this machine, or the message names the fix
+   (``minikube delete``, then ``--ports``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 
 from .emulator_probe import Emulator, EmulatorError, check_reachable_from_pods, identify
 from .make_args import MakeArgumentParser, port
@@ -31,13 +38,19 @@ from .minikube_profile import (
     host_system,
     node_port_host,
     parse_profiles,
+    refuse_unreachable_network,
     start_command,
 )
 from .processes import REPO_ROOT, port_in_use
 
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"  # later images exit with code 55 without LOCALSTACK_AUTH_TOKEN
 LOCALSTACK_START_SECONDS = 90.0
+LOCALSTACK_CONTAINER = (
+    "flask-platform-localstack"  # `pulumi destroy` leaves it: `docker stop flask-platform-localstack`
+)
+FAILURE_LINES = 15
 DEFAULT_NODE_PORT, DEFAULT_NAMESPACE, DEFAULT_APP_NAME = 30080, "users-api", "users-api"
+LIVEZ_ATTEMPTS = 5  # after `pulumi up` has waited for the release's pods to be ready: a few seconds of slack
 SIZED_FOR_CPUS = 4  # MINIKUBE_START's: the HPA's default maximum fits at the chart's requests
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
@@ -48,6 +61,49 @@ PULUMI_HOW = "install the Pulumi CLI: https://www.pulumi.com/docs/install/"
 
 class LocaldevError(RuntimeError):
     """A prerequisite is missing; the message says how to get it."""
+
+
+PASSPHRASE_SOURCES = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+PULUMI_LOGIN_HOW = (
+    "log in first: `pulumi login --local` (state in ~/.pulumi, no account) or `pulumi login` (Pulumi Cloud)"
+)
+
+
+def check_pulumi_ready(pulumi: str, run: Runner = subprocess.run, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse, before anything is created, what would make step 4's captured ``pulumi`` commands fail.
+
+    Step 4 runs ``pulumi stack select/init`` and ``config set`` without a terminal, so Pulumi cannot prompt: not
+    logged in, they fail with "PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
+    (pulumi/pulumi#3202, #13293), and on a DIY backend (``file://``, ``s3://``, ``gs://``, ``azblob://``, whose default
+    secrets provider is the passphrase one) without ``PULUMI_CONFIG_PASSPHRASE[_FILE]`` with "passphrase must be set
+    with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables" (pulumi/pulumi#7001).
+    ``pulumi whoami --json`` (``pkg/cmd/pulumi/whoami``) prints ``{"user", "organizations", "url", ...}``, ``url``
+    being the backend's (``https://api.pulumi.com`` for Pulumi Cloud, ``file://~`` after ``pulumi login --local``).
+    """
+    env = os.environ if environ is None else environ
+    answer = run(
+        [pulumi, "whoami", "--json", "--non-interactive"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if answer.returncode != 0:
+        said = " ".join((answer.stderr or "").strip().splitlines()[-2:]) or f"exit code {answer.returncode}"
+        raise LocaldevError(f"Pulumi is not logged in ({said}): {PULUMI_LOGIN_HOW}")
+    try:
+        backend = str(json.loads(answer.stdout or "{}").get("url") or "")
+    except (ValueError, AttributeError):
+        backend = ""
+    if backend.startswith(("https://", "http://")):
+        return  # Pulumi Cloud (or self-hosted): its own secrets provider, no passphrase
+    if not any(source in env for source in PASSPHRASE_SOURCES):  # an empty passphrase is a valid one
+        raise LocaldevError(
+            f"Pulumi's backend {backend or '(a DIY one)'} encrypts stack secrets with a passphrase, and `make "
+            "localdev` runs Pulumi without a terminal to ask for it: `export PULUMI_CONFIG_PASSPHRASE=...` (or "
+            "PULUMI_CONFIG_PASSPHRASE_FILE=<file>), the same every time for this stack, then `make localdev` again"
+        )
 
 
 def need(tool: str, how: str) -> str:
@@ -116,9 +172,18 @@ def localdev(
     minikube = need_minikube()
     pulumi = need("pulumi", PULUMI_HOW)
     system = system or host_system()
+    check_pulumi_ready(pulumi, run)
 
     def call(command: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=check)
+
+    def stream(command: Sequence[str]) -> None:
+        """Minutes-long commands (an image pull, an image build): their progress goes to the terminal."""
+        run(list(command), cwd=REPO_ROOT, check=True, stdin=subprocess.DEVNULL)
+
+    def ask(command: list[str]) -> str:  # docker/podman port and system info: "" when it fails
+        answer = call(command, check=False)
+        return answer.stdout if answer.returncode == 0 else ""
 
     def stack_config(key: str, default: str) -> str:
         found = call([pulumi, "config", "get", "--path", key], check=False)
@@ -127,6 +192,7 @@ def localdev(
     step(1, f"checking Minikube (profile {profile!r}) and enabling metrics-server ...")
     check_minikube_running(minikube, profile, run)
     cluster = read_profile(minikube, profile, run)
+    refuse_unreachable_network(cluster, DEFAULT_NODE_PORT)  # before the emulator, the image and the stack
     if 0 < cluster.cpus < SIZED_FOR_CPUS:
         warn(
             f"profile {profile!r} has {cluster.cpus} CPUs: at the chart's requests the HPA's maximum does not fit and "
@@ -141,10 +207,10 @@ def localdev(
             "docker",
             f"start any AWS emulator on port {emulator_port}, e.g. .venv/bin/moto_server -H 0.0.0.0 -p {emulator_port}",
         )
-        call(
+        stream(  # docker pulls the image first (about 1 GB): its progress is shown
             [
                 docker,
-                *("run", "--detach", "--rm", "--name", "flask-platform-localstack"),
+                *("run", "--detach", "--rm", "--name", LOCALSTACK_CONTAINER),
                 *("--publish", f"{emulator_port}:4566", LOCALSTACK_IMAGE),
             ]
         )
@@ -156,7 +222,7 @@ def localdev(
 
     reference = app_image_reference()
     step(3, f"building {reference} into Minikube ...")
-    call(image_build_command(minikube, profile, reference))
+    stream(image_build_command(minikube, profile, reference))
 
     step(4, f"configuring stack {stack!r} and running pulumi up --refresh ...")
     if call([pulumi, "stack", "select", stack], check=False).returncode != 0:
@@ -169,6 +235,7 @@ def localdev(
         system,
         stack_config("minikube.namespace", DEFAULT_NAMESPACE),
         stack_config("appName", DEFAULT_APP_NAME),
+        ask,
     )
     call([pulumi, "config", "set", "backend", "minikube"])
     # The minikube backend's settings are in its config object (backends/minikube/settings.py); a stack made before
@@ -185,7 +252,49 @@ def localdev(
     # --refresh: the stack's record of the table and bucket is checked against the emulator, so what an emulator
     # restart lost is created again instead of being assumed present (LocalStack's community state is ephemeral).
     run([pulumi, "up", "--yes", "--refresh"], cwd=REPO_ROOT, check=True)  # its own progress, to the terminal
-    print(f"\nThe app is up at http://{host}:{node_port} (`make address` prints the export line).")
+    url = f"http://{host}:{node_port}"
+    if not app_answers(url):
+        minikube_start = start_command(profile, node_port, system, cluster.driver, forward=True)
+        raise LocaldevError(
+            f"the release is deployed, but {url}/livez does not answer from this machine. With the docker or podman "
+            f"driver where minikube cannot reach the node's IP (macOS, Windows, WSL, Docker Desktop for Linux, a "
+            f"rootless or remote daemon) the NodePort must be published when the cluster is created: "
+            f"`minikube delete -p {profile} && {minikube_start}`, then `make localdev` again (or keep "
+            f"`minikube -p {profile} service -n {stack_config('minikube.namespace', DEFAULT_NAMESPACE)} "
+            f"{stack_config('appName', DEFAULT_APP_NAME)} --url` open and use its URL)"
+        )
+    print(f"\nThe app is up at {url} (`make address` prints the export line).")
+
+
+def app_answers(url: str, attempts: int = LIVEZ_ATTEMPTS, timeout: float = 3.0, pause: float = 2.0) -> bool:
+    """``GET <url>/livez`` answers 200 within a few tries (the address this machine was told to use really works)."""
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(f"{url}/livez", timeout=timeout) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return False
+
+
+def failure_message(error: subprocess.CalledProcessError) -> str:
+    """The failed command and the end of what it said (its last FAILURE_LINES lines, stderr then stdout); a streamed
+    command's output is already on the terminal."""
+    said = [
+        line
+        for text in (error.stderr, error.stdout)
+        if isinstance(text, str)
+        for line in text.strip().splitlines()[-FAILURE_LINES:]
+    ]
+    command = " ".join(map(str, error.cmd))
+    if not said:
+        return f"make localdev: `{command}` failed (exit code {error.returncode}; its output is above)"
+    return f"make localdev: `{command}` failed (exit code {error.returncode}):\n" + "\n".join(
+        f"  {line}" for line in said
+    )
 
 
 def profile_name(value: str) -> str:
@@ -208,15 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.check:
             check_minikube_running(need_minikube(), args.profile)
-            need("pulumi", PULUMI_HOW)
+            check_pulumi_ready(need("pulumi", PULUMI_HOW))
             return 0
         localdev(args.stack, args.emulator_port, args.profile)
     except (LocaldevError, EmulatorError, ProfileError) as exc:
         print(f"make localdev: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or "").strip().splitlines()[-1:] if isinstance(exc.stderr, str) else []
-        print(f"make localdev: `{' '.join(map(str, exc.cmd))}` failed: {' '.join(detail)}", file=sys.stderr)
+        print(failure_message(exc), file=sys.stderr)
         return 1
     return 0
 

@@ -110,25 +110,33 @@ NOT_WSL = {"WSL_DISTRO_NAME": "", "WSLPATH": ""}
 
 
 @pytest.mark.parametrize(
-    ("driver", "profile", "ports", "env", "expected"),
+    ("driver", "profile", "bound", "env", "expected"),
     [
-        pytest.param("docker", "minikube", (), NOT_WSL, "http://192.168.49.2:30080", id="docker-linux-node-ip"),
-        pytest.param("qemu2", "lab", (), NOT_WSL, "http://192.168.105.2:30080", id="vm-driver-profile-lab"),
+        pytest.param("docker", "minikube", "", NOT_WSL, "http://192.168.49.2:30080", id="docker-linux-node-ip"),
+        pytest.param("qemu2", "lab", "", NOT_WSL, "http://192.168.105.2:30080", id="vm-driver-profile-lab"),
         pytest.param(
             "docker",
             "minikube",
-            ("127.0.0.1:30080:30080",),
+            "127.0.0.1:30080\n",
             {"WSL_DISTRO_NAME": "Ubuntu"},
             "http://127.0.0.1:30080",
             id="docker-wsl-published-port",
         ),
+        pytest.param(
+            "docker",
+            "lab",
+            "0.0.0.0:30080\n[::]:30080\n",
+            {**NOT_WSL, "DOCKER_HOST": "ssh://me@builder"},
+            "http://127.0.0.1:30080",
+            id="docker-remote-daemon-published-port",
+        ),
     ],
 )
 def test_a_minikube_stack_is_reached_where_this_machine_reaches_its_node_port(
-    tmp_path: Path, driver: str, profile: str, ports: tuple[str, ...], env: dict[str, str], expected: str
+    tmp_path: Path, driver: str, profile: str, bound: str, env: dict[str, str], expected: str
 ) -> None:
     fake_pulumi(tmp_path, "minikube", MINIKUBE_OUTPUTS.format(url="http://10.0.0.9:30080", profile=profile))
-    write_fake_minikube(tmp_path, driver, name=profile, ports=ports)
+    write_fake_minikube(tmp_path, driver, name=profile, bound=bound)
 
     result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin", env=env)
 
@@ -145,6 +153,19 @@ def test_docker_driver_on_wsl_without_a_published_port_names_both_fixes(tmp_path
     assert result.stdout == "", "not the node IP, which does not answer from here"
     assert "minikube -p minikube service -n users-api users-api --url" in result.stderr
     assert "--ports=127.0.0.1:30080:30080" in result.stderr
+
+
+def test_ports_in_the_profile_that_docker_does_not_bind_are_not_trusted(tmp_path: Path) -> None:
+    # --ports given to `minikube start` on an existing profile: recorded in ExposedPorts, never published
+    fake_pulumi(tmp_path, "minikube", MINIKUBE_OUTPUTS.format(url="http://192.168.49.2:30080", profile="minikube"))
+    write_fake_minikube(tmp_path, "docker", ports=("127.0.0.1:30080:30080",), bound="")
+
+    result = address(f"{tmp_path}{os.pathsep}/usr/bin:/bin", env={"WSL_DISTRO_NAME": "Ubuntu"})
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "recorded, never published" in result.stderr
+    assert "port minikube 30080/tcp" in (tmp_path / "docker.log").read_text()
 
 
 EKS_OUTPUTS = (
