@@ -76,7 +76,7 @@ class IssuerKeys:
 
     @staticmethod
     def _make_client(jwks_url: str) -> jwt.PyJWKClient:
-        return jwt.PyJWKClient(
+        return _KeySetClient(
             jwks_url,
             cache_jwk_set=True,
             lifespan=KEY_SET_LIFESPAN_SECONDS,
@@ -107,6 +107,22 @@ class IssuerKeys:
             return self._jwks_client().get_signing_key(kid)
         except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
             raise IssuerUnavailable(type(exc).__name__) from exc
+
+
+class _KeySetClient(jwt.PyJWKClient):
+    """PyJWKClient whose fetch reports an issuer that answers garbage as unreachable, not as an unknown key.
+
+    PyJWT 2.15.1's ``fetch_data`` (jwt/jwks_client.py) lets ``json.load``'s JSONDecodeError through (a 500 here) and
+    raises the base ``PyJWKClientError`` for a payload that is not a JSON object, the same class as "no key matches
+    this kid" (which would tell clients to get a new token). Either means the issuer is broken: fail closed, 503."""
+
+    def fetch_data(self) -> Any:
+        try:
+            return super().fetch_data()
+        except jwt.PyJWKClientConnectionError:
+            raise
+        except (ValueError, jwt.PyJWKClientError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"the key set is not a JSON object: {type(exc).__name__}") from exc
 
 
 def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> dict[str, str]:

@@ -10,6 +10,7 @@ and a Lambda cold start should not pay for it.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from struct import error as struct_error
@@ -75,6 +76,9 @@ class Avatar:
     extension: str
 
 
+log = logging.getLogger(__name__)
+
+
 def _unsupported(message: str) -> ApiError:
     return ApiError(415, "unsupported_avatar", message, field="avatar")
 
@@ -115,6 +119,11 @@ def reencode(raw: bytes) -> Avatar:
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):
         # Pillow's decoders signal corrupt or truncated data with any of these.
         raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
+    except Exception as exc:
+        # Found by fuzzing (the attacker review): a palette PNG without a PLTE chunk makes Pillow 13.0's PNG encoder
+        # raise UnboundLocalError. Refuse the upload; the log keeps what Pillow raised for whoever wants to report it.
+        log.warning("avatar refused: Pillow raised %s while re-encoding it", type(exc).__name__)
+        raise _unsupported("avatar could not be re-encoded: the image data is malformed") from None
     content_type, extension, _ = FORMATS[fmt]
     return Avatar(data=out.getvalue(), content_type=content_type, extension=extension)
 

@@ -43,11 +43,14 @@ def test_compare_local_writes_a_side_by_side_report_with_costs() -> None:
         check=False,
     )
 
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # 0 when both runs passed, 3 when a latency threshold failed: on a shared machine that is a timing, which this
+    # test must not judge; whichever it is, it must agree with the runs' own verdicts. Anything else (1, 2) broke.
+    assert result.returncode in (0, 3), result.stdout[-3000:] + result.stderr[-3000:]
     (folder,) = set((REPO_ROOT / "results").glob("compare-smoke-*")) - before
     report = json.loads((folder / "compare.json").read_text())
     page = (folder / "compare.html").read_text()
     assert [target["target"] for target in report["targets"]] == ["container (gunicorn)", "lambda (local front)"]
+    assert (result.returncode == 0) == all(target["passed"] for target in report["targets"])
     for target in report["targets"]:
         assert target["requests"] > 0
         assert Path(target["results"], "report.html").is_file()

@@ -6,9 +6,11 @@ with a key pair made for the test, so signatures, discovery and key fetching are
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -236,6 +238,45 @@ def test_an_unreachable_issuer_fails_closed(mocked_aws: None, bucket_keys: Calla
         assert response.status_code == 503
         assert response.get_json()["error"]["code"] == "issuer_unavailable"
         assert response.headers["Retry-After"] == "5"
+    assert bucket_keys() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html><body>502 Bad Gateway</body></html>", b"[]", b'"keys"'],
+    ids=["an html error page", "a json list", "a json string"],
+)
+def test_an_issuer_whose_key_set_is_not_a_json_object_fails_closed(
+    mocked_aws: None, issuer: LocalIssuer, bucket_keys: Callable[[], list[str]], body: bytes
+) -> None:
+    """A proxy's error page or a broken issuer: 503 issuer_unavailable, never a 500 nor a 401 "get a new token"
+    (found by the attacker review: PyJWT 2.15.1 lets JSONDecodeError through and calls a non-object an unknown key)."""
+
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        jwks_url = f"http://127.0.0.1:{server.server_address[1]}{JWKS_PATH}"
+        auth = AuthSettings(issuer.url, issuer.audience, jwks_url=jwks_url)
+        client = create_app(settings(TABLE, BUCKET, auth=auth)).test_client()
+
+        response = _signup(client, issuer.mint())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["code"] == "issuer_unavailable"
     assert bucket_keys() == []
 
 

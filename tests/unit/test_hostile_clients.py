@@ -197,3 +197,24 @@ def test_an_unreadable_exif_block_does_not_make_the_image_corrupt() -> None:
     stored = Image.open(io.BytesIO(reencode(out.getvalue()).data))
 
     assert stored.size == (40, 30)
+
+
+# A palette PNG whose PLTE chunk is missing (71 bytes, found by the attacker review's fuzzer): Pillow 13.0 decodes it
+# and then raises UnboundLocalError in its PNG encoder, which was a 500 with a traceback.
+PNG_WITHOUT_ITS_PALETTE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000040000000300103000000"  # signature, IHDR: 64x48, 1 bit, palette
+    "9b85ee5c0000000e49444154789c636018054309000001b00001915011"  # IDAT, and no PLTE before it
+    "2900000000495" + "84e44ae426082"  # a damaged IEND
+)
+
+
+def test_an_image_that_trips_the_encoder_is_refused_as_the_clients_data_not_a_500(client: FlaskClient) -> None:
+    response = client.post(
+        "/user",
+        data=signup_form(avatar=PNG_WITHOUT_ITS_PALETTE, filename="crafted.png"),
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 415, response.get_json()
+    assert response.get_json()["error"]["code"] == "unsupported_avatar"
+    assert client.get("/users").get_json() == []
