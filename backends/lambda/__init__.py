@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from backends.plugin import AppSpec, AuthSpec, BackendPlugin, Deployment, Storage, app_policy_statements
 
 from .package import Package, build
+from .policies import assume_role_policy, function_policy
 from .reconciler import ScheduledReconciler
 from .settings import MOVED_KEYS, LambdaSettings, reserved_concurrency_note
 
@@ -59,33 +60,9 @@ def build_package(spec: AppSpec) -> Package:
     return build(settings.runtime, settings.architecture, app_dir=spec.app_dir)
 
 
-def assume_role_policy() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
-
-
-def function_policy(log_group_arn: str, table_arn: str, bucket_arn: str) -> str:
+def app_function_policy(log_group_arn: str, table_arn: str, bucket_arn: str) -> str:
     """Exactly what the function does: write its own log streams, use its table and its avatar objects."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "OwnLogStreams",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"{log_group_arn}:*",
-                },
-                *app_policy_statements(table_arn, bucket_arn),
-            ],
-        }
-    )
+    return function_policy(log_group_arn, app_policy_statements(table_arn, bucket_arn))
 
 
 class Backend(pulumi.ComponentResource):
@@ -117,7 +94,7 @@ class Backend(pulumi.ComponentResource):
             f"{name}-function-policy",
             role=role.id,
             policy=pulumi.Output.all(function_logs.arn, storage.table.arn, storage.bucket.arn).apply(
-                lambda arns: function_policy(*arns)
+                lambda arns: app_function_policy(*arns)
             ),
             opts=pulumi.ResourceOptions(parent=role),
         )

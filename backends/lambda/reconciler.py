@@ -9,8 +9,6 @@ Lambda (twice) and counted in the function's Errors metric; the next schedule ru
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
@@ -23,38 +21,16 @@ from backends.plugin import (
 )
 
 from .package import Package
+from .policies import assume_role_policy, function_policy
 
 TIMEOUT_SECONDS = 300
 MEMORY_MB = 256
 SCHEDULE = f"rate({RECONCILE_EVERY_MINUTES} minutes)"
 
 
-def assume_role_policy() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
-
-
 def reconciler_policy(log_group_arn: str, table_arn: str, bucket_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "OwnLogStreams",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"{log_group_arn}:*",
-                },
-                *reconciler_policy_statements(table_arn, bucket_arn),
-            ],
-        }
-    )
+    """The reconciler's own log streams and exactly its statements (the plugin API's)."""
+    return function_policy(log_group_arn, reconciler_policy_statements(table_arn, bucket_arn))
 
 
 class ScheduledReconciler(pulumi.ComponentResource):
