@@ -119,6 +119,8 @@ def reencode(raw: bytes) -> Avatar:
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError):
         # Pillow's decoders signal corrupt or truncated data with any of these.
         raise _unsupported("avatar could not be decoded: the image data is corrupt or truncated") from None
+    except ApiError:
+        raise  # the refusals above (too many pixels), already in the API's words
     except Exception as exc:
         # Found by fuzzing (the attacker review): a palette PNG without a PLTE chunk makes Pillow 13.0's PNG encoder
         # raise UnboundLocalError. Refuse the upload; the log keeps what Pillow raised for whoever wants to report it.
