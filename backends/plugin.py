@@ -49,6 +49,8 @@ from .settings import (
     BackendSettings,
     ConfigError,
     SettingProblem,
+    alb_certificate_arn,
+    dns_hostname,
 )
 from .storage import (
     RECONCILE_COMMAND,
@@ -86,11 +88,13 @@ __all__ = [
     "KubernetesSettings",
     "SettingProblem",
     "Storage",
+    "alb_certificate_arn",
     "app_environment",
     "app_policy_statements",
     "build_and_push",
     "chart_values",
     "context_digest",
+    "dns_hostname",
     "hpa_values",
     "prebuilt",
     "reconciler_policy_statements",

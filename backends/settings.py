@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import pulumi
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 PROJECT = "flask-platform"
@@ -276,3 +276,35 @@ def problem_error(problem: SettingProblem, backend: str | None, hints: Hints | N
 def app_setting_keys() -> tuple[str, ...]:
     """The app settings' config keys (camelCase), as Pulumi.yaml declares them."""
     return tuple(_camel(name) for name in AppSettings.model_fields)
+
+
+# --- checks several backends' settings share (an ALB's certificate and hostname) ------------------------------------
+
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def alb_certificate_arn(value: str, info: ValidationInfo) -> str:
+    """An ACM certificate ARN in the stack's region (``info.context["region"]``), or empty for HTTP only: an ALB
+    listener can only use a certificate of its own region (CreateListener refuses another)."""
+    certificate = _CERTIFICATE_ARN.match(value)
+    if value and not certificate:
+        raise ValueError(
+            "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); leave it empty "
+            "for HTTP only"
+        )
+    region = (info.context or {}).get("region")
+    if certificate and region and certificate["region"] != region:
+        raise ValueError(
+            f"is a certificate in {certificate['region']}, but the stack (aws:region) is in {region}: an ALB only "
+            f"uses certificates of its own region; request or import one in {region}"
+        )
+    return value
+
+
+def dns_hostname(value: str) -> str:
+    """A DNS name, lower-cased without its trailing dot, or empty."""
+    value = value.lower().rstrip(".")
+    if value and not _HOSTNAME.match(value):
+        raise ValueError("is not a DNS name (e.g. api.example.com)")
+    return value

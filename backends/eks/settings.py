@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from backends.plugin import ImageReferenceText, KubernetesSettings
+from backends.plugin import ImageReferenceText, KubernetesSettings, alb_certificate_arn, dns_hostname
 
 # EKS versions this project pins a matching cluster-autoscaler image for (backends/eks/addons.py).
 EKS_VERSIONS = ("1.33", "1.34", "1.35")
@@ -19,7 +19,6 @@ INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.[a-z0-9]+$")
 # Graviton families: a "g" among the letters after the generation digit (t4g, m7g, c7gn, r6gd, is4gen), and a1.
 GRAVITON_FAMILY = re.compile(r"^(a1|[a-z]+[0-9]+[a-z]*g[a-z]*)$")
 EKS_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # An IAM role (a path allowed) or user: what an EKS access entry takes; an STS session (assumed-role) is not.
 IAM_PRINCIPAL_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+$"
@@ -27,7 +26,6 @@ IAM_PRINCIPAL_ARN = re.compile(
 ASSUMED_ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/"
 )
-CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
 # WAFv2 RateBasedStatement.Limit: 10 to 2,000,000,000 requests per evaluation window (the WAFv2 API reference).
 MIN_WAF_RATE_LIMIT = 10
 MAX_WAF_RATE_LIMIT = 2_000_000_000
@@ -234,28 +232,12 @@ class EksSettings(KubernetesSettings):
     @field_validator("certificate_arn")
     @classmethod
     def _certificate(cls, value: str, info: ValidationInfo) -> str:
-        certificate = CERTIFICATE_ARN.match(value)
-        if value and not certificate:
-            raise ValueError(
-                "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); leave it empty "
-                "for HTTP only"
-            )
-        region = (info.context or {}).get("region")
-        if certificate and region and certificate["region"] != region:
-            # An ALB can only use an ACM certificate of its own region; the controller would fail to make the listener.
-            raise ValueError(
-                f"is a certificate in {certificate['region']}, but the stack (aws:region) is in {region}: an ALB only "
-                f"uses certificates of its own region; request or import one in {region}"
-            )
-        return value
+        return alb_certificate_arn(value, info)
 
     @field_validator("hostname")
     @classmethod
     def _hostname(cls, value: str) -> str:
-        value = value.lower().rstrip(".")
-        if value and not HOSTNAME.match(value):
-            raise ValueError("is not a DNS name (e.g. api.example.com)")
-        return value
+        return dns_hostname(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

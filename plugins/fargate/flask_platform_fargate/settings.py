@@ -4,12 +4,11 @@ FlaskPlatform's ``backend_config``. Each setting's type, default, bounds and des
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from backends.plugin import BackendSettings, ImageReferenceText
+from backends.plugin import BackendSettings, ImageReferenceText, alb_certificate_arn, dns_hostname
 
 # The task sizes Fargate runs: vCPU -> memory (GiB), as awsx computes them (awsx/ecs/fargateMemoryAndCpu.ts,
 # pulumi/pulumi-awsx at e60adf3c: 0.25 vCPU with 0.5, 1 or 2 GB; 0.5 vCPU 1-4 GB; 1 vCPU 2-8 GB; 2 vCPU 4-16 GB;
@@ -23,10 +22,6 @@ TASK_MEMORY_MIB: dict[int, tuple[int, ...]] = {
 }
 # The CPU architectures of a task's runtimePlatform.cpuArchitecture; the image is built for the same one.
 IMAGE_ARCHITECTURES = {"X86_64": "x86_64", "ARM64": "arm64"}
-# The eks backend's rules for the same two settings (backends/eks/settings.py), restated because a plugin imports only
-# the plugin API: an ACM certificate of the stack's region, and the DNS name it covers.
-CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class FargateSettings(BackendSettings):
@@ -75,27 +70,12 @@ class FargateSettings(BackendSettings):
     @field_validator("certificate_arn")
     @classmethod
     def _certificate(cls, value: str, info: ValidationInfo) -> str:
-        certificate = CERTIFICATE_ARN.match(value)
-        if value and not certificate:
-            raise ValueError(
-                "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); leave it empty "
-                "for HTTP only"
-            )
-        region = (info.context or {}).get("region")
-        if certificate and region and certificate["region"] != region:
-            raise ValueError(  # CreateListener refuses a certificate of another region
-                f"is a certificate in {certificate['region']}, but the stack (aws:region) is in {region}: an ALB only "
-                f"uses certificates of its own region; request or import one in {region}"
-            )
-        return value
+        return alb_certificate_arn(value, info)
 
     @field_validator("hostname")
     @classmethod
     def _hostname(cls, value: str) -> str:
-        value = value.lower().rstrip(".")
-        if value and not HOSTNAME.match(value):
-            raise ValueError("is not a DNS name (e.g. api.example.com)")
-        return value
+        return dns_hostname(value)
 
     @field_validator("vpc_cidr")
     @classmethod
